@@ -1,0 +1,3 @@
+#!/usr/bin/env node
+import { run } from './load.mjs';
+await run(['server']);

@@ -1,0 +1,55 @@
+// The `builder` entry: one executable, one file per subcommand under src/cli/, loaded on demand.
+// The original program names (builder-server, builder-worker, builder-client, builder-inspect) are
+// aliases that prefix their subcommand (see bin/).
+
+type Command = (argv: string[]) => Promise<number>;
+
+const commands: Record<string, () => Promise<{ default: Command }>> = {
+  server: () => import('./server.ts'),
+  worker: () => import('./worker.ts'),
+  inspect: () => import('./inspect.ts'),
+  client: () => import('./client.ts'),
+  run: () => import('./run.ts'),
+  web: () => import('./web.ts'),
+  user: () => import('./user.ts'),
+  access: () => import('./access.ts'),
+  vacuum: () => import('./vacuum.ts'),
+};
+
+// Client commands of the original builder-client, also reachable as `builder <cmd>`.
+export const clientCommands = [
+  'schedule',
+  'orb-build',
+  'unschedule',
+  'reschedule',
+  'execute',
+  'info',
+  'observe',
+  'observe-latest',
+  'drop-platform',
+  'undrop-platform',
+  'history',
+];
+
+const usage = `usage: builder <command> [options]
+
+daemons:   server, worker PLATFORM, run (server + local worker + web, for a first look), web
+clients:   ${clientCommands.join(', ')}
+tools:     inspect, user, access, vacuum
+
+builder <command> --help shows a command's options and defaults.`;
+
+export async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === '--help' || name === '-h' || name === 'help') {
+    (name ? process.stdout : process.stderr).write(usage + '\n');
+    return name ? 0 : 2;
+  }
+  if (clientCommands.includes(name)) return (await commands.client!()).default(argv);
+  const load = commands[name];
+  if (!load) {
+    process.stderr.write(`builder: unknown command '${name}'\n${usage}\n`);
+    return 2;
+  }
+  return (await load()).default(rest);
+}
