@@ -1,0 +1,36 @@
+// The process sandbox: the job runs as a plain child process tree of the worker, in its own process group, with
+// the worker's rights and file system. The one isolation it adds is the network: without `network` the job runs
+// in a fresh network namespace (`unshare --net`, which execs, so the job's shell stays our direct child). Limits
+// are refused rather than silently ignored. For trusted jobs, development, the baseline, and inside a FreeBSD
+// jail (where the jail isolates, and the worker runs with --network).
+import { systemClock, type Clock } from '../src/scheduler/clock.ts';
+import { SandboxError } from '../src/errors/sandbox-error.ts';
+import { jobShellArgv } from './job-shell.ts';
+import { runSpawned } from './spawn-runner.ts';
+import type { OnLine, RunOutcome, RunSpec, Sandbox } from './sandbox.ts';
+
+export interface ProcessSandboxOptions {
+  clock?: Clock;
+  maxLineBytes?: number;
+}
+
+export class ProcessSandbox implements Sandbox {
+  readonly name = 'process' as const;
+  constructor(private readonly options: ProcessSandboxOptions = {}) {}
+
+  async run(spec: RunSpec, onLine: OnLine, signal: AbortSignal): Promise<RunOutcome> {
+    const limits = spec.limits ?? {};
+    if (limits.memoryBytes !== undefined || limits.cpus !== undefined || limits.pids !== undefined) {
+      throw new SandboxError('ERR_SANDBOX_SPEC', 'the process sandbox cannot enforce memory, CPU or process limits: use bwrap or docker');
+    }
+    const argv = jobShellArgv(spec.script);
+    if (!spec.network) argv.unshift('unshare', '--net', ...(process.getuid?.() === 0 ? [] : ['--map-root-user']));
+    return runSpawned(
+      { argv, cwd: spec.dir, env: { ...process.env, ...spec.env }, directChild: true },
+      spec.timeoutMs,
+      onLine,
+      signal,
+      { clock: this.options.clock ?? systemClock, maxLineBytes: this.options.maxLineBytes },
+    );
+  }
+}

@@ -1,0 +1,70 @@
+// The one interface every sandbox implements: run a job's script in a prepared directory, stream its merged
+// console as lines, and say how it ended. What a sandbox isolates differs (see process.ts, bwrap.ts, docker.ts);
+// how a job is run inside it does not (job-shell.ts).
+import type { Result } from '../src/protocol/types.ts';
+
+export type SandboxName = 'process' | 'bwrap' | 'docker';
+export const SANDBOX_NAMES: readonly SandboxName[] = ['process', 'bwrap', 'docker'];
+
+export interface SandboxLimits {
+  memoryBytes?: number;
+  cpus?: number;
+  pids?: number;
+}
+
+export interface RunSpec {
+  /** Absolute path of the job directory; it holds the script and receives the artifacts. */
+  dir: string;
+  /** File name of the script inside dir (script.sh). */
+  script: string;
+  timeoutMs: number;
+  /** Whether the job may reach the network. */
+  network: boolean;
+  env?: Record<string, string>;
+  limits?: SandboxLimits;
+}
+
+export type RunOutcome =
+  | { type: 'exited'; code: number }
+  | { type: 'signalled'; signal: number }
+  | { type: 'stopped'; signal: number }
+  | { type: 'timeout' }
+  | { type: 'out-of-memory' }
+  /** Stopped from outside (server lost, worker exiting): nothing will be reported for it. */
+  | { type: 'aborted'; reason: string }
+  /** The sandbox itself failed (could not start the job). */
+  | { type: 'failed'; message: string };
+
+export type OnLine = (line: Uint8Array) => void;
+
+export interface Sandbox {
+  readonly name: SandboxName;
+  run(spec: RunSpec, onLine: OnLine, signal: AbortSignal): Promise<RunOutcome>;
+  /** Releases whatever the sandbox still holds (containers, processes); safe to call more than once. */
+  cleanup?(): Promise<void>;
+}
+
+/** The wire Result for an outcome, as the original worker reports it (timeout as the server's own Msg "timeout"). */
+export function outcomeToResult(outcome: RunOutcome): Result {
+  switch (outcome.type) {
+    case 'exited':
+      return { type: 'exited', code: outcome.code };
+    case 'signalled':
+      return { type: 'signalled', signal: outcome.signal };
+    case 'stopped':
+      return { type: 'stopped', signal: outcome.signal };
+    case 'timeout':
+      return { type: 'msg', message: 'timeout' };
+    case 'out-of-memory':
+      return { type: 'msg', message: 'out of memory' };
+    case 'aborted':
+      return { type: 'msg', message: `aborted: ${outcome.reason}` };
+    case 'failed':
+      return { type: 'msg', message: `sandbox failure: ${outcome.message}` };
+  }
+}
+
+/** Artifacts are sent only after a normal exit (any code), as the original does. */
+export function outcomeKeepsArtifacts(outcome: RunOutcome): boolean {
+  return outcome.type === 'exited';
+}

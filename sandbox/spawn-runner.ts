@@ -1,0 +1,131 @@
+// Runs a job as a local process tree (the process and bwrap sandboxes): spawned detached so it leads its own
+// process group, console from stdout as lines, the exit marker (job-shell.ts) and any runner message from stderr,
+// the whole tree killed on timeout, on abort and once the job's shell has exited (nothing outlives a job).
+import { spawn } from 'node:child_process';
+import { constants } from 'node:os';
+import { systemClock, type Clock } from '../src/scheduler/clock.ts';
+import { LineSplitter, DEFAULT_MAX_LINE_BYTES } from '../src/worker/line-splitter.ts';
+import { exitCodeWithoutMarker, parseExitMarker } from './job-shell.ts';
+import { killTree, pipeIdsOf } from './process-tree.ts';
+import type { OnLine, RunOutcome } from './sandbox.ts';
+
+export interface SpawnPlan {
+  argv: string[];
+  cwd: string;
+  env: NodeJS.ProcessEnv;
+  /** True when the spawned program is the job's shell itself, so a signal Node reports is the job's own. */
+  directChild: boolean;
+}
+
+export interface SpawnRunOptions {
+  clock?: Clock;
+  maxLineBytes?: number;
+  /** How long to wait for the console to drain after the tree was killed. */
+  drainMs?: number;
+}
+
+export function runSpawned(
+  plan: SpawnPlan,
+  timeoutMs: number,
+  onLine: OnLine,
+  signal: AbortSignal,
+  options: SpawnRunOptions = {},
+): Promise<RunOutcome> {
+  const clock = options.clock ?? systemClock;
+  const maxLineBytes = options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES;
+  if (signal.aborted) return Promise.resolve({ type: 'aborted', reason: reasonText(signal.reason) });
+
+  return new Promise<RunOutcome>((resolve) => {
+    const child = spawn(plan.argv[0]!, plan.argv.slice(1), {
+      cwd: plan.cwd,
+      env: plan.env,
+      detached: true,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const leader = child.pid;
+    const pipeIds = leader === undefined ? new Set<string>() : pipeIdsOf(leader);
+    let stopped: { type: 'timeout' } | { type: 'aborted'; reason: string } | undefined;
+    let marker: number | undefined;
+    let exit: { code: number | null; signal: NodeJS.Signals | null } | undefined;
+    let spawnError: Error | undefined;
+    let settled = false;
+    let streamsOpen = 2;
+
+    const console = new LineSplitter(onLine, maxLineBytes);
+    const status = new LineSplitter((line) => {
+      const code = parseExitMarker(line);
+      if (code === undefined) onLine(line);
+      else marker = code;
+    }, maxLineBytes);
+    child.stdout.on('data', (chunk: Buffer) => console.push(chunk));
+    child.stderr.on('data', (chunk: Buffer) => status.push(chunk));
+    const streamDone = () => {
+      if (--streamsOpen === 0) finish();
+    };
+    child.stdout.on('close', streamDone);
+    child.stderr.on('close', streamDone);
+
+    const kill = () => {
+      if (leader !== undefined) killTree(leader, pipeIds);
+    };
+    const timer = clock.setTimeout(() => {
+      stopped ??= { type: 'timeout' };
+      kill();
+    }, timeoutMs);
+    const onAbort = () => {
+      stopped ??= { type: 'aborted', reason: reasonText(signal.reason) };
+      kill();
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+
+    let drainTimer: ReturnType<typeof setTimeout> | undefined;
+    child.on('exit', (code, sig) => {
+      exit = { code, signal: sig };
+      // Whatever the job left running in the background goes with it.
+      kill();
+      // A process that escaped the tree may still hold the console open: stop waiting for it after a while.
+      drainTimer = setTimeout(() => {
+        child.stdout.destroy();
+        child.stderr.destroy();
+      }, options.drainMs ?? 2000);
+      drainTimer.unref();
+      if (streamsOpen === 0) finish();
+    });
+    child.on('error', (err) => {
+      spawnError = err;
+      // No process was started: the streams may never close on their own.
+      if (leader === undefined) finish();
+    });
+
+    function finish(): void {
+      if (settled) return;
+      if (!exit && !spawnError) return;
+      settled = true;
+      clock.clearTimeout(timer);
+      if (drainTimer) clearTimeout(drainTimer);
+      signal.removeEventListener('abort', onAbort);
+      console.end();
+      status.end();
+      resolve(outcome());
+    }
+
+    function outcome(): RunOutcome {
+      if (stopped) return stopped;
+      if (spawnError && !exit) return { type: 'failed', message: `cannot start ${plan.argv[0]}: ${spawnError.message}` };
+      if (exit?.signal) {
+        const number = constants.signals[exit.signal] ?? 0;
+        // Killed as a whole: the job's own shell when it is our child, else the runner (bwrap) that holds it.
+        return { type: 'signalled', signal: number };
+      }
+      const code = exit?.code ?? 0;
+      if (marker !== undefined) return { type: 'exited', code: marker };
+      return plan.directChild ? { type: 'exited', code } : exitCodeWithoutMarker(code);
+    }
+  });
+}
+
+export function reasonText(reason: unknown): string {
+  if (reason instanceof Error) return reason.message;
+  if (typeof reason === 'string') return reason;
+  return 'stopped';
+}
