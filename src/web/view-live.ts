@@ -1,0 +1,39 @@
+// `/live` (schedule, queues, running jobs, workers) and `/live/:uuid` (a running job's console, streamed).
+import { enc, h, page, time } from './html.ts';
+import type { LifecycleStep, LiveRunning, LiveSnapshot } from './live-state.ts';
+import { lifecycleSvg } from './view-lifecycle.ts';
+
+export function livePage(s: LiveSnapshot | undefined): string {
+  if (!s) return page('Live', h`<h1>Live</h1><p class="empty">This web server runs without a scheduler (builder web alone): no live state.</p>`);
+  const schedule = s.schedule.map(
+    (e) => h`<tr><td data-label="Job"><a href="/job/${enc(e.job)}">${e.job}</a></td><td data-label="Platform">${e.platform ?? 'any'}</td><td data-label="Trigger">${e.trigger}</td><td data-label="Next">${time(e.next)}</td></tr>`,
+  );
+  const queues = s.queues.map((q) => h`<li><strong>${q.platform}</strong>: ${q.jobs.length === 0 ? 'empty' : q.jobs.join(', ')}</li>`);
+  const running = s.running.map(
+    (r) => h`<tr><td data-label="Job"><a href="/live/${r.uuid}">${r.job}</a></td><td data-label="Platform">${r.platform}</td><td data-label="Started">${time(r.startedAt)}</td><td data-label="State">${r.state}</td></tr>`,
+  );
+  const workers = s.workers.map(
+    (w) => h`<tr><td data-label="Worker">${w.id}</td><td data-label="Platform">${w.platform}</td><td data-label="Since">${time(w.connectedAt)}</td><td data-label="Running">${w.running ? h`<a href="/live/${w.running}">${w.running}</a>` : 'idle'}</td></tr>`,
+  );
+  return page(
+    'Live',
+    h`<h1>Live</h1>
+<section><h2>Running (${s.running.length})</h2>${running.length ? h`<table class="cards"><thead><tr><th>Job</th><th>Platform</th><th>Started</th><th>State</th></tr></thead><tbody>${running}</tbody></table>` : h`<p class="empty">Nothing runs.</p>`}</section>
+<section><h2>Queues</h2>${queues.length ? h`<ul>${queues}</ul>` : h`<p class="empty">No queue.</p>`}${s.dropped.length ? h`<p>Dropped platforms: ${s.dropped.join(', ')}</p>` : h``}</section>
+<section><h2>Workers (${s.workers.length})</h2>${workers.length ? h`<table class="cards"><thead><tr><th>Worker</th><th>Platform</th><th>Since</th><th>Running</th></tr></thead><tbody>${workers}</tbody></table>` : h`<p class="empty">No worker connected.</p>`}</section>
+<section><h2>Schedule</h2>${schedule.length ? h`<table class="cards"><thead><tr><th>Job</th><th>Platform</th><th>Trigger</th><th>Next</th></tr></thead><tbody>${schedule}</tbody></table>` : h`<p class="empty">Nothing scheduled.</p>`}</section>`,
+  );
+}
+
+export function liveJobPage(uuid: string, running: LiveRunning | undefined, lifecycle: LifecycleStep[] | undefined, now: number): string {
+  const title = running ? `${running.job} (running)` : `Job run ${uuid}`;
+  return page(
+    title,
+    h`<h1>${running ? h`<a href="/job/${enc(running.job)}">${running.job}</a> running` : h`Job run`}</h1>
+<dl class="facts"><dt>UUID</dt><dd><code>${uuid}</code></dd>${running ? h`<dt>Platform</dt><dd>${running.platform}</dd><dt>Started</dt><dd>${time(running.startedAt)}</dd>` : h``}
+<dt>Status</dt><dd id="status">${running ? running.state : 'not running'}</dd></dl>
+${lifecycle && lifecycle.length ? h`<section><h2>Lifecycle</h2>${lifecycleSvg(lifecycle, now)}</section>` : h``}
+<section><h2>Console</h2><pre id="console" class="console" data-stream="/live/${uuid}/events"></pre></section>`,
+    { live: true },
+  );
+}
