@@ -64,7 +64,8 @@ export class DockerSandbox implements Sandbox {
   readonly name = 'docker' as const;
   readonly docker: Docker;
   readonly instance = randomUUID();
-  private readonly live = new Set<Docker.Container>();
+  /** Containers of jobs in progress, with how to stop each (its run then reports aborted). */
+  private readonly live = new Map<Docker.Container, (reason: string) => void>();
   private reaped = false;
 
   constructor(private readonly options: DockerSandboxOptions) {
@@ -131,12 +132,14 @@ export class DockerSandbox implements Sandbox {
     } catch (err) {
       return { type: 'failed', message: `docker: cannot create a container from ${this.options.image}: ${(err as Error).message}` };
     }
-    this.live.add(container);
-
     let stopped: { type: 'timeout' } | { type: 'aborted'; reason: string } | undefined;
     const kill = () => {
       container.kill({ signal: 'SIGKILL' }).catch(() => undefined);
     };
+    this.live.set(container, (reason) => {
+      stopped ??= { type: 'aborted', reason };
+      kill();
+    });
     const timer = clock.setTimeout(() => {
       stopped ??= { type: 'timeout' };
       kill();
@@ -221,8 +224,8 @@ export class DockerSandbox implements Sandbox {
   }
 
   async cleanup(): Promise<void> {
-    await Promise.all([...this.live].map((c) => c.remove({ force: true, v: true }).catch(() => undefined)));
-    this.live.clear();
+    for (const stop of this.live.values()) stop('worker exiting');
+    await Promise.all([...this.live.keys()].map((c) => c.remove({ force: true, v: true }).catch(() => undefined)));
     const left = await this.docker
       .listContainers({ all: true, filters: { label: [`${LABEL_INSTANCE}=${this.instance}`] } })
       .catch(() => []);

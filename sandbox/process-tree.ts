@@ -10,7 +10,8 @@ export function pipeIdsOf(pid: number): Set<string> {
   for (const fd of [1, 2]) {
     try {
       const link = readlinkSync(`/proc/${pid}/fd/${fd}`);
-      if (link.startsWith('pipe:')) ids.add(link);
+      // libuv's stdio "pipes" are socket pairs: the child's end has its own inode, distinct from ours.
+      if (link.startsWith('pipe:') || link.startsWith('socket:')) ids.add(link);
     } catch {
       // not Linux, or the process is already gone
     }
