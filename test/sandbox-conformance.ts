@@ -106,7 +106,7 @@ async function listen(): Promise<{ server: Server; port: number; connections: ()
 
 export function conformance(options: ConformanceOptions): void {
   const noLeftovers = async (t: TestContext, sandbox: Sandbox) => {
-    if (options.leftovers) t.assert.deepStrictEqual(await options.leftovers(sandbox), []);
+    if (options.leftovers) assert.deepEqual(await options.leftovers(sandbox), []);
   };
 
   test('stdout and stderr merged in order, a last line without newline kept', async () => {

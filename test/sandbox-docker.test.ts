@@ -52,7 +52,7 @@ whenAvailable('docker', problem, () => {
       });
       assert.deepEqual(r.outcome, { type: 'out-of-memory' });
       assert.equal(r.lines[0], 'start');
-      t.assert.deepStrictEqual(await leftovers(r.sandbox), []);
+      assert.deepEqual(await leftovers(r.sandbox), []);
     });
 
     test('the process limit stops a fork bomb', async () => {

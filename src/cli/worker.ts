@@ -1,0 +1,123 @@
+// builder worker PLATFORM (alias builder-worker): takes jobs from a builder server and runs them in a sandbox.
+import { parseArgs } from 'node:util';
+import { createSandbox } from '../../sandbox/index.ts';
+import { destroyPool } from '../pool/pool.ts';
+import { WorkerError, WorkerErrorCode as E } from '../errors/worker-error.ts';
+import { DEFAULT_REMOTE, parseRemote } from '../worker/remote-address.ts';
+import { runWorker } from '../worker/worker-loop.ts';
+
+const usage = `usage: builder worker PLATFORM [options]   (also: builder-worker PLATFORM)
+
+Connects to a builder server, asks for a job of PLATFORM, runs it in a sandbox, streams its console and sends
+back the result and artifacts. One job and exit by default (as the original; a supervisor restarts it).
+
+  -r, --remote HOST:PORT      server address (default ${DEFAULT_REMOTE}, or env BUILDER_REMOTE); IPv6 as [::1]:1234
+      --loop                  keep taking jobs; reconnect with jittered backoff while the server is away
+      --sandbox NAME          process | bwrap | docker (default process)
+      --image IMAGE           container image for --sandbox docker (required there)
+      --network               let jobs reach the network (default: no network)
+      --memory BYTES          memory limit, docker only (suffixes k, m, g; default none)
+      --cpus N                CPU limit, docker only (default none)
+      --pids N                process count limit, docker only (default none)
+      --timeout SECONDS       per job; the whole process tree is killed after it (default 3600)
+      --max-artifact-bytes N  the job fails with a message when its files add up to more (suffixes k, m, g; default none)
+      --tmp DIR               where job directories are made (default the system temporary directory)
+  -h, --help                  this text
+
+Signals: SIGTERM or SIGINT once: take no new job, finish the current one, report it and exit.
+Twice: kill the current job (the server puts it back in its queue) and exit.`;
+
+function size(name: string, text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  const m = /^(\d+)([kmg]?)b?$/i.exec(text.trim());
+  if (!m) throw new WorkerError(E.USAGE, `--${name}: not a size: ${JSON.stringify(text)}`);
+  return Number(m[1]) * 1024 ** ' kmg'.indexOf((m[2] || ' ').toLowerCase());
+}
+
+function positive(name: string, text: string | undefined, integer: boolean): number | undefined {
+  if (text === undefined) return undefined;
+  const n = Number(text);
+  if (!Number.isFinite(n) || n <= 0 || (integer && !Number.isInteger(n))) throw new WorkerError(E.USAGE, `--${name}: expected a positive ${integer ? 'integer' : 'number'}, got ${JSON.stringify(text)}`);
+  return n;
+}
+
+export default async function worker(argv: string[]): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: {
+        remote: { type: 'string', short: 'r' },
+        loop: { type: 'boolean' },
+        sandbox: { type: 'string' },
+        image: { type: 'string' },
+        network: { type: 'boolean' },
+        memory: { type: 'string' },
+        cpus: { type: 'string' },
+        pids: { type: 'string' },
+        timeout: { type: 'string' },
+        'max-artifact-bytes': { type: 'string' },
+        tmp: { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    });
+  } catch (err) {
+    process.stderr.write(`builder worker: ${(err as Error).message}\n${usage}\n`);
+    return 2;
+  }
+  const { values, positionals } = parsed;
+  if (values.help) {
+    process.stdout.write(usage + '\n');
+    return 0;
+  }
+  let options;
+  try {
+    if (positionals.length !== 1) throw new WorkerError(E.USAGE, 'expected exactly one PLATFORM');
+    const platform = positionals[0]!;
+    const { host, port } = parseRemote(values.remote ?? process.env.BUILDER_REMOTE ?? DEFAULT_REMOTE);
+    const name = values.sandbox ?? 'process';
+    const limits = { memoryBytes: size('memory', values.memory), cpus: positive('cpus', values.cpus, false), pids: positive('pids', values.pids, true) };
+    const anyLimit = Object.values(limits).some((v) => v !== undefined);
+    if (anyLimit && name !== 'docker') throw new WorkerError(E.USAGE, '--memory, --cpus and --pids need --sandbox docker');
+    if (name === 'docker' && !values.image) throw new WorkerError(E.USAGE, '--sandbox docker needs --image');
+    const timeout = positive('timeout', values.timeout, false) ?? 3600;
+    options = {
+      host,
+      port,
+      platform,
+      sandbox: createSandbox({ name, image: values.image }),
+      loop: values.loop ?? false,
+      network: values.network ?? false,
+      limits: anyLimit ? limits : undefined,
+      timeoutMs: timeout * 1000,
+      maxArtifactBytes: size('max-artifact-bytes', values['max-artifact-bytes']),
+      tmpRoot: values.tmp,
+    };
+  } catch (err) {
+    process.stderr.write(`builder worker: ${(err as Error).message}\n${usage}\n`);
+    return 2;
+  }
+
+  const stop = new AbortController();
+  const abort = new AbortController();
+  const onSignal = (sig: NodeJS.Signals) => {
+    if (!stop.signal.aborted) {
+      process.stderr.write(`builder-worker: ${sig}: finishing the current job, then exiting (again to kill it)\n`);
+      stop.abort();
+    } else {
+      process.stderr.write(`builder-worker: ${sig}: killing the current job and exiting\n`);
+      abort.abort();
+    }
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+  try {
+    return await runWorker({ ...options, stop: stop.signal, abort: abort.signal });
+  } finally {
+    process.off('SIGTERM', onSignal);
+    process.off('SIGINT', onSignal);
+    await options.sandbox.cleanup?.();
+    await destroyPool();
+  }
+}

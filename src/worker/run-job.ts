@@ -1,0 +1,79 @@
+// One job from start to end on this machine: a fresh private directory, script.sh (mode 0500) in it, the run in
+// the sandbox with the console streamed, the artifacts collected after a normal exit, and the directory removed
+// whatever happened.
+import { chmod, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Result, ScriptJob } from '../protocol/types.ts';
+import { outcomeKeepsArtifacts, outcomeToResult, type OnLine, type RunOutcome, type Sandbox, type SandboxLimits } from '../../sandbox/sandbox.ts';
+import { collectArtifacts, type Artifact } from './collect-artifacts.ts';
+
+export const SCRIPT_NAME = 'script.sh';
+export const DEFAULT_TIMEOUT_MS = 60 * 60 * 1000;
+
+export interface RunJobOptions {
+  sandbox: Sandbox;
+  timeoutMs?: number;
+  network?: boolean;
+  limits?: SandboxLimits;
+  env?: Record<string, string>;
+  /** Above this sum of artifact bytes the job fails with a message instead of sending files. */
+  maxArtifactBytes?: number;
+  /** Where job directories are made (default: the system temporary directory). */
+  tmpRoot?: string;
+  onLine: OnLine;
+  signal: AbortSignal;
+}
+
+export interface JobReport {
+  outcome: RunOutcome;
+  result: Result;
+  files: Artifact[];
+  /** The job directory, already removed. */
+  dir: string;
+}
+
+export async function runJob(job: ScriptJob, options: RunJobOptions): Promise<JobReport> {
+  const dir = await mkdtemp(join(options.tmpRoot ?? tmpdir(), 'builder-'));
+  try {
+    await writeFile(join(dir, SCRIPT_NAME), job.script, { mode: 0o500 });
+    const outcome = await options.sandbox.run(
+      {
+        dir,
+        script: SCRIPT_NAME,
+        timeoutMs: options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+        network: options.network ?? false,
+        env: options.env,
+        limits: options.limits,
+      },
+      options.onLine,
+      options.signal,
+    );
+    if (!outcomeKeepsArtifacts(outcome)) return { outcome, result: outcomeToResult(outcome), files: [], dir };
+    const collected = await collectArtifacts(dir, { exclude: SCRIPT_NAME, maxBytes: options.maxArtifactBytes });
+    if (collected.type === 'too-large') {
+      const message = `artifacts too large: ${collected.totalBytes} bytes, more than --max-artifact-bytes ${collected.maxBytes}`;
+      return { outcome, result: { type: 'msg', message }, files: [], dir };
+    }
+    return { outcome, result: outcomeToResult(outcome), files: collected.files, dir };
+  } finally {
+    await removeDir(dir);
+  }
+}
+
+/** rm -rf that also gets through directories the job made unwritable or unreadable. */
+export async function removeDir(dir: string): Promise<void> {
+  try {
+    await rm(dir, { recursive: true, force: true });
+    return;
+  } catch {
+    await openUp(dir);
+  }
+  await rm(dir, { recursive: true, force: true });
+}
+
+async function openUp(dir: string): Promise<void> {
+  await chmod(dir, 0o700).catch(() => undefined);
+  const entries = await readdir(dir, { withFileTypes: true }).catch(() => []);
+  for (const entry of entries) if (entry.isDirectory()) await openUp(join(dir, entry.name));
+}

@@ -1,0 +1,206 @@
+// The worker conversation (PROTOCOL.md): ClientHello(worker, 5) → ServerHello → JobRequested(platform) → the server
+// blocks until it has a job → JobSchedule(uuid, job) → Output(uuid, line)* → JobFinished(uuid, result, files), then
+// the connection ends. One job and exit by default, as the original; with loop, jobs one after another, reconnecting
+// with jittered backoff while the server is away. A stop request (the first SIGTERM) lets the current job finish and
+// report; a second one (abort) kills the job and drops the connection, so the server puts the job back in its queue.
+import type { CmdSocket } from '../protocol/cmd-socket.ts';
+import { connect } from '../protocol/connect.ts';
+import { WORKER_VERSION, type Cmd, type ScriptJob, type Uuid } from '../protocol/types.ts';
+import { uuidToString } from '../protocol/uuid.ts';
+import { systemClock, type Clock } from '../scheduler/clock.ts';
+import type { Sandbox, SandboxLimits } from '../../sandbox/sandbox.ts';
+import { WorkerError, WorkerErrorCode as E } from '../errors/worker-error.ts';
+import { Backoff, type BackoffOptions } from './backoff.ts';
+import { runJob } from './run-job.ts';
+
+export interface WorkerOptions {
+  host: string;
+  port: number;
+  platform: string;
+  sandbox: Sandbox;
+  loop?: boolean;
+  timeoutMs?: number;
+  network?: boolean;
+  limits?: SandboxLimits;
+  maxArtifactBytes?: number;
+  tmpRoot?: string;
+  clock?: Clock;
+  backoff?: BackoffOptions;
+  /** Aborted: take no new job, finish the current one, then return. */
+  stop?: AbortSignal;
+  /** Aborted: kill the current job at once and return. */
+  abort?: AbortSignal;
+  log?: (message: string) => void;
+}
+
+export type SessionEnd =
+  /** A job ran and its result was sent. */
+  | { type: 'job-done'; uuid: Uuid; result: Cmd & { type: 'job-finished' } }
+  /** Stopped while waiting for a job, or the job was aborted by the worker itself. */
+  | { type: 'stopped' }
+  /** No connection could be made. */
+  | { type: 'unreachable'; error: Error }
+  /** The connection broke or the server misbehaved (a job in progress was killed). */
+  | { type: 'lost'; error: Error };
+
+const defaultLog = (message: string): void => {
+  process.stderr.write(`builder-worker: ${message}\n`);
+};
+
+/** Resolves when the signal aborts (never rejects); at once if it already has. */
+function aborted(signal: AbortSignal | undefined): Promise<void> {
+  if (!signal) return new Promise(() => undefined);
+  if (signal.aborted) return Promise.resolve();
+  return new Promise((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
+}
+
+async function expectCmd(socket: CmdSocket, stop: AbortSignal | undefined): Promise<Cmd | 'stopped'> {
+  const next = socket.next();
+  const winner = await Promise.race([next, aborted(stop).then(() => 'stopped' as const)]);
+  if (winner === 'stopped') next.catch(() => undefined);
+  return winner ?? Promise.reject(new WorkerError(E.NO_JOB, `server ${socket.remote} closed the connection`));
+}
+
+/** One connection, one job at most. */
+export async function workSession(options: WorkerOptions): Promise<SessionEnd> {
+  const log = options.log ?? defaultLog;
+  let socket: CmdSocket;
+  try {
+    socket = await connect(options.host, options.port, { log });
+  } catch (err) {
+    return { type: 'unreachable', error: err as Error };
+  }
+  try {
+    await socket.send({ type: 'client-hello', kind: 'worker', version: WORKER_VERSION });
+    const hello = await expectCmd(socket, options.stop);
+    if (hello === 'stopped') return { type: 'stopped' };
+    if (hello.type !== 'server-hello') throw new WorkerError(E.HANDSHAKE, `server answered the hello with ${hello.type}`);
+    await socket.send({ type: 'job-requested', platform: options.platform });
+    const schedule = await expectCmd(socket, options.stop);
+    if (schedule === 'stopped') return { type: 'stopped' };
+    if (schedule.type !== 'job-schedule') throw new WorkerError(E.UNEXPECTED_COMMAND, `expected job-schedule, got ${schedule.type}`);
+    return await runScheduled(socket, schedule.uuid, schedule.job, options, log);
+  } catch (err) {
+    return { type: 'lost', error: err as Error };
+  } finally {
+    socket.destroy();
+  }
+}
+
+async function runScheduled(socket: CmdSocket, uuid: Uuid, job: ScriptJob, options: WorkerOptions, log: (m: string) => void): Promise<SessionEnd> {
+  const id = uuidToString(uuid);
+  log(`job ${job.name} ${id}: started`);
+  const jobAbort = new AbortController();
+  let lost: Error | undefined;
+  const loseServer = (error: Error) => {
+    lost ??= error;
+    jobAbort.abort(new Error(`server lost: ${error.message}`));
+  };
+  void socket.closed.then(() => loseServer(new WorkerError(E.NO_JOB, `connection to ${socket.remote} closed during the job`)));
+  // Anything the server sends now is out of place; its end (or an error) means the server is gone.
+  socket.next().then(
+    (cmd) => loseServer(new WorkerError(cmd ? E.UNEXPECTED_COMMAND : E.NO_JOB, cmd ? `unexpected ${cmd.type} during the job` : 'server ended the connection during the job')),
+    (err: Error) => loseServer(err),
+  );
+  const onAbort = () => jobAbort.abort(new Error('worker exiting'));
+  options.abort?.addEventListener('abort', onAbort, { once: true });
+  if (options.abort?.aborted) onAbort();
+  try {
+    const report = await runJob(job, {
+      sandbox: options.sandbox,
+      timeoutMs: options.timeoutMs,
+      network: options.network,
+      limits: options.limits,
+      maxArtifactBytes: options.maxArtifactBytes,
+      tmpRoot: options.tmpRoot,
+      signal: jobAbort.signal,
+      onLine: (line) => {
+        socket.send({ type: 'output', uuid, line }).catch((err: Error) => loseServer(err));
+      },
+    });
+    if (lost) {
+      log(`job ${job.name} ${id}: killed, ${lost.message}`);
+      return { type: 'lost', error: lost };
+    }
+    if (report.outcome.type === 'aborted') {
+      log(`job ${job.name} ${id}: killed, ${report.outcome.reason}`);
+      return { type: 'stopped' };
+    }
+    for (const f of report.files) log(`job ${job.name} ${id}: artifact ${f.path} ${f.data.length} bytes sha256 ${Buffer.from(f.sha256).toString('hex')}`);
+    const finished: Cmd & { type: 'job-finished' } = {
+      type: 'job-finished',
+      uuid,
+      result: report.result,
+      files: report.files.map((f) => ({ path: f.path, data: f.data })),
+    };
+    await socket.send(finished);
+    await socket.close();
+    log(`job ${job.name} ${id}: finished, ${describe(report.result)}, ${report.files.length} files`);
+    return { type: 'job-done', uuid, result: finished };
+  } finally {
+    options.abort?.removeEventListener('abort', onAbort);
+  }
+}
+
+function describe(result: Cmd & { type: 'job-finished' } extends { result: infer R } ? R : never): string {
+  switch (result.type) {
+    case 'exited':
+      return `exited ${result.code}`;
+    case 'signalled':
+      return `signalled ${result.signal}`;
+    case 'stopped':
+      return `stopped ${result.signal}`;
+    case 'msg':
+      return result.message;
+  }
+}
+
+function sleep(clock: Clock, ms: number, stop: AbortSignal | undefined): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = clock.setTimeout(done, ms);
+    function done(): void {
+      clock.clearTimeout(timer);
+      stop?.removeEventListener('abort', done);
+      resolve();
+    }
+    stop?.addEventListener('abort', done, { once: true });
+    if (stop?.aborted) done();
+  });
+}
+
+/** Runs the worker until done; returns the process exit code. */
+export async function runWorker(options: WorkerOptions): Promise<number> {
+  const log = options.log ?? defaultLog;
+  const clock = options.clock ?? systemClock;
+  const backoff = new Backoff(options.backoff);
+  const stop = anySignal(options.stop, options.abort);
+  for (;;) {
+    if (stop.aborted) return 0;
+    const end = await workSession({ ...options, stop });
+    switch (end.type) {
+      case 'job-done':
+        backoff.reset();
+        if (!options.loop) return 0;
+        continue;
+      case 'stopped':
+        return 0;
+      case 'unreachable':
+      case 'lost': {
+        const what = end.type === 'unreachable' ? `cannot reach ${options.host}:${options.port}` : 'connection lost';
+        if (!options.loop) {
+          log(`${what}: ${end.error.message}`);
+          return 1;
+        }
+        const wait = backoff.next();
+        log(`${what}: ${end.error.message}; retrying in ${wait} ms`);
+        await sleep(clock, wait, stop);
+        continue;
+      }
+    }
+  }
+}
+
+function anySignal(...signals: (AbortSignal | undefined)[]): AbortSignal {
+  const present = signals.filter((s): s is AbortSignal => s !== undefined);
+  return present.length === 0 ? new AbortController().signal : AbortSignal.any(present);
+}
