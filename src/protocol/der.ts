@@ -53,7 +53,9 @@ export class DerCursor {
 
   static of(buf: Uint8Array, field: string): DerCursor {
     if (buf.length === 0) fail(E.EMPTY, field, 'empty input');
-    return new DerCursor(buf, 0, buf.length, 0);
+    // decoded byte fields are views of the input: make them plain Uint8Arrays even when given a Buffer
+    const plain = buf.constructor === Uint8Array ? buf : new Uint8Array(buf.buffer, buf.byteOffset, buf.length);
+    return new DerCursor(plain, 0, plain.length, 0);
   }
 
   atEnd(): boolean {

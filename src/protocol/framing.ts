@@ -56,8 +56,18 @@ export class FrameReader {
   }
 
   push(chunk: Uint8Array): Uint8Array[] {
-    if (this.failure) throw this.failure;
     const out: Uint8Array[] = [];
+    this.pushEach(chunk, (payload) => out.push(payload));
+    return out;
+  }
+
+  /**
+   * Like push, but hands each payload to onFrame as soon as it is complete, so that onFrame may
+   * change the limit (e.g. raise it after the hello) before the next header of the same chunk is read.
+   */
+  pushEach(chunk: Uint8Array, onFrame: (payload: Uint8Array) => void): void {
+    if (this.failure) throw this.failure;
+    const out = { push: onFrame };
     let p = 0;
     const n = chunk.length;
     while (p < n) {
@@ -87,14 +97,13 @@ export class FrameReader {
         len = this.lengthOf(this.header, 0);
       }
       if (n - p >= len) {
-        out.push(chunk.subarray(p, p + len));
+        out.push(new Uint8Array(chunk.buffer, chunk.byteOffset + p, len));
         p += len;
       } else {
         this.body = new Uint8Array(len);
         this.bodyFill = 0;
       }
     }
-    return out;
   }
 
   private lengthOf(b: Uint8Array, at: number): number {

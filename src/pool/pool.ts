@@ -1,0 +1,78 @@
+// One shared, lazily created Piscina pool for CPU work that must not block the event loop:
+// SHA-256 of artifacts and the encoding of large messages. Small messages are encoded inline.
+import { Piscina } from 'piscina';
+import { cpus } from 'node:os';
+import { encodeCmd, estimateCmdSize } from '../protocol/cmd-codec.ts';
+import { encodeExec, estimateExecSize } from '../protocol/exec-codec.ts';
+import type { Cmd, Exec } from '../protocol/types.ts';
+import type { Task } from './tasks.ts';
+
+/** Messages estimated below this many bytes are encoded on the calling thread. */
+export const INLINE_ENCODE_THRESHOLD = 1024 * 1024;
+
+export interface TransferOption {
+  /**
+   * Move the caller's buffers to the worker instead of copying them. The caller must not use them
+   * afterwards (they become detached). Buffers sharing their ArrayBuffer with other data are copied.
+   */
+  transfer?: boolean;
+}
+
+let pool: Piscina | undefined;
+
+function getPool(): Piscina {
+  pool ??= new Piscina({
+    filename: new URL('./worker.mjs', import.meta.url).href,
+    maxThreads: Math.max(1, Math.min(4, cpus().length)),
+    idleTimeout: 30_000,
+  });
+  return pool;
+}
+
+/** The ArrayBuffers of these views that may be moved: each view must cover its whole buffer. */
+function transferables(views: Uint8Array[]): ArrayBuffer[] {
+  const seen = new Set<ArrayBuffer>();
+  for (const v of views) {
+    const b = v.buffer;
+    if (b instanceof ArrayBuffer && v.byteOffset === 0 && v.byteLength === b.byteLength && b.byteLength > 0) seen.add(b);
+  }
+  return [...seen];
+}
+
+function run(task: Task, views: Uint8Array[], opts?: TransferOption): Promise<Uint8Array> {
+  const transferList = opts?.transfer ? transferables(views) : [];
+  return getPool().run(task, { transferList }) as Promise<Uint8Array>;
+}
+
+/** SHA-256 of a buffer, computed in a worker (32 bytes). */
+export function sha256(data: Uint8Array, opts?: TransferOption): Promise<Uint8Array> {
+  return run({ kind: 'sha256', data }, [data], opts);
+}
+
+/** SHA-256 of a file, streamed in a worker. */
+export function sha256File(path: string): Promise<Uint8Array> {
+  return run({ kind: 'sha256-file', path }, []);
+}
+
+function cmdViews(cmd: Cmd): Uint8Array[] {
+  if (cmd.type === 'job-finished') return cmd.files.map((f) => f.data);
+  return [];
+}
+
+/** Encodes a Cmd: inline when small, in a worker otherwise; the result is moved back, not copied. */
+export async function encodeCmdOffThread(cmd: Cmd, opts?: TransferOption): Promise<Uint8Array> {
+  if (estimateCmdSize(cmd) < INLINE_ENCODE_THRESHOLD) return encodeCmd(cmd);
+  return run({ kind: 'encode-cmd', cmd }, cmdViews(cmd), opts);
+}
+
+export async function encodeExecOffThread(exec: Exec, opts?: TransferOption): Promise<Uint8Array> {
+  if (estimateExecSize(exec) < INLINE_ENCODE_THRESHOLD) return encodeExec(exec);
+  return run({ kind: 'encode-exec', exec }, [...exec.files.map((f) => f.data), ...exec.console.map((l) => l.line)], opts);
+}
+
+/** Stops the pool's threads (a new pool is created on next use). */
+export async function destroyPool(): Promise<void> {
+  const p = pool;
+  pool = undefined;
+  if (p) await p.destroy();
+}

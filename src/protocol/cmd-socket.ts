@@ -1,0 +1,185 @@
+// One conversation over one TCP connection: framed DER Cmds in both directions.
+import type net from 'node:net';
+import { ProtocolError, ProtocolErrorCode as E } from '../errors/protocol-error.ts';
+import { decodeCmd, encodeCmd, estimateCmdSize } from './cmd-codec.ts';
+import { DEFAULT_HELLO_MAX_FRAME_BYTES, DEFAULT_MAX_FRAME_BYTES, FrameReader, frameHeader } from './framing.ts';
+import { INLINE_ENCODE_THRESHOLD, encodeCmdOffThread } from '../pool/pool.ts';
+import type { Cmd } from './types.ts';
+
+export interface CmdSocketOptions {
+  /** Frame limit once a hello has been received (default 256 MiB). */
+  maxFrameBytes?: number;
+  /** Frame limit until then (default 64 KiB). */
+  helloMaxFrameBytes?: number;
+  /** Where the reason of a connection closed on error goes (default: stderr). */
+  log?: (message: string) => void;
+  /** Decoded commands held before reading from the socket pauses (default 256). */
+  maxQueued?: number;
+}
+
+type Waiter = { resolve: (c: Cmd | null) => void; reject: (e: Error) => void };
+
+const defaultLog = (m: string): void => {
+  process.stderr.write(`builder: ${m}\n`);
+};
+
+export class CmdSocket implements AsyncIterable<Cmd> {
+  readonly remote: string;
+  /** Resolves once the socket is fully closed. */
+  readonly closed: Promise<void>;
+  /** Why the connection was closed by us, if it was (a protocol error or destroy(reason)). */
+  closeReason: string | undefined;
+
+  private readonly reader: FrameReader;
+  private readonly maxFrameBytes: number;
+  private readonly log: (m: string) => void;
+  private readonly maxQueued: number;
+  private readonly queue: Cmd[] = [];
+  private readonly waiters: Waiter[] = [];
+  private ended = false;
+  private error: Error | undefined;
+  private sendChain: Promise<void> = Promise.resolve();
+  private paused = false;
+
+  constructor(
+    readonly socket: net.Socket,
+    opts: CmdSocketOptions = {},
+  ) {
+    this.maxFrameBytes = opts.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES;
+    this.reader = new FrameReader({ maxFrameBytes: Math.min(opts.helloMaxFrameBytes ?? DEFAULT_HELLO_MAX_FRAME_BYTES, this.maxFrameBytes) });
+    this.log = opts.log ?? defaultLog;
+    this.maxQueued = opts.maxQueued ?? 256;
+    this.remote = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`;
+    socket.setNoDelay(true);
+    this.closed = new Promise((resolve) => socket.once('close', () => resolve()));
+    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    socket.on('end', () => {
+      if (this.reader.midFrame) this.fail(new ProtocolError(E.FRAME_TRUNCATED, `connection ended inside a frame (${this.reader.buffered} bytes of it read)`));
+      else this.ended = true;
+      this.deliver();
+    });
+    socket.on('error', (err) => {
+      this.error ??= new ProtocolError(E.CONNECTION_LOST, `connection to ${this.remote} lost: ${err.message}`, { cause: err });
+      this.deliver();
+    });
+    socket.on('close', () => {
+      this.ended = true;
+      this.deliver();
+    });
+  }
+
+  /** Changes the frame limit now (it is raised automatically when a hello is received). */
+  setMaxFrameBytes(n: number): void {
+    this.reader.setMaxFrameBytes(n);
+  }
+
+  private onData(chunk: Buffer): void {
+    if (this.error) return;
+    try {
+      this.reader.pushEach(chunk, (payload) => {
+        const cmd = decodeCmd(payload);
+        if (cmd.type === 'client-hello' || cmd.type === 'server-hello') this.reader.setMaxFrameBytes(this.maxFrameBytes);
+        this.queue.push(cmd);
+      });
+    } catch (err) {
+      this.fail(err instanceof ProtocolError ? err : new ProtocolError(E.CONNECTION_LOST, String(err), { cause: err }));
+    }
+    if (this.queue.length >= this.maxQueued && !this.paused && !this.error) {
+      this.paused = true;
+      this.socket.pause();
+    }
+    this.deliver();
+  }
+
+  private fail(err: Error): void {
+    if (this.error) return;
+    this.error = err;
+    this.closeReason = err.message;
+    this.log(`${this.remote}: closing connection: ${err.message}`);
+    this.socket.destroy();
+  }
+
+  private deliver(): void {
+    while (this.waiters.length > 0) {
+      if (this.queue.length > 0) this.waiters.shift()!.resolve(this.queue.shift()!);
+      else if (this.error) this.waiters.shift()!.reject(this.error);
+      else if (this.ended) this.waiters.shift()!.resolve(null);
+      else break;
+    }
+    if (this.paused && this.queue.length < this.maxQueued / 2) {
+      this.paused = false;
+      this.socket.resume();
+    }
+  }
+
+  /** The next command; null on a clean end of the stream. Rejects with a ProtocolError on a bad frame (the socket is destroyed). */
+  next(): Promise<Cmd | null> {
+    if (this.queue.length > 0 && this.waiters.length === 0) {
+      const cmd = this.queue.shift()!;
+      this.deliver();
+      return Promise.resolve(cmd);
+    }
+    return new Promise((resolve, reject) => {
+      this.waiters.push({ resolve, reject });
+      this.deliver();
+    });
+  }
+
+  async *[Symbol.asyncIterator](): AsyncIterator<Cmd> {
+    for (;;) {
+      const cmd = await this.next();
+      if (cmd === null) return;
+      yield cmd;
+    }
+  }
+
+  /** The received commands as an async iterable (ends on a clean end of stream). */
+  commands(): AsyncIterable<Cmd> {
+    return this;
+  }
+
+  /** Sends one command; resolves when it has been handed to the kernel. Sends keep their order. */
+  send(cmd: Cmd): Promise<void> {
+    const p = this.sendChain.then(() => this.write(cmd));
+    this.sendChain = p.catch(() => undefined);
+    return p;
+  }
+
+  private async write(cmd: Cmd): Promise<void> {
+    const payload = estimateCmdSize(cmd) < INLINE_ENCODE_THRESHOLD ? encodeCmd(cmd) : await encodeCmdOffThread(cmd);
+    const s = this.socket;
+    if (s.destroyed || s.writableEnded) throw new ProtocolError(E.SOCKET_CLOSED, `cannot send ${cmd.type} to ${this.remote}: connection closed`);
+    await new Promise<void>((resolve, reject) => {
+      s.cork();
+      s.write(frameHeader(payload.length));
+      s.write(payload, (err) => (err ? reject(new ProtocolError(E.CONNECTION_LOST, `sending ${cmd.type} to ${this.remote} failed: ${err.message}`, { cause: err })) : resolve()));
+      s.uncork();
+    });
+  }
+
+  /** Ends our side after the pending sends; resolves when everything is flushed (or the socket closed). */
+  async close(): Promise<void> {
+    await this.sendChain;
+    const s = this.socket;
+    if (s.destroyed) return;
+    await new Promise<void>((resolve) => {
+      const done = (): void => {
+        s.off('finish', done);
+        s.off('close', done);
+        resolve();
+      };
+      s.once('finish', done);
+      s.once('close', done);
+      s.end();
+    });
+  }
+
+  /** Closes the connection at once; a reason is logged and kept in closeReason. */
+  destroy(reason?: string | Error): void {
+    if (reason !== undefined && !this.socket.destroyed) {
+      this.closeReason = reason instanceof Error ? reason.message : reason;
+      this.log(`${this.remote}: closing connection: ${this.closeReason}`);
+    }
+    this.socket.destroy();
+  }
+}
