@@ -127,7 +127,7 @@ test('a server that answers the hello with something else is left', async () => 
     c.send(vector('success'));
   });
   assert.equal(end.type, 'lost');
-  assert.equal((end as { error: { code: string } }).error.code, 'ERR_WORKER_HANDSHAKE');
+  assert.equal(end.type === 'lost' && (end.error as Error & { code?: string }).code, 'ERR_WORKER_HANDSHAKE');
 });
 
 test('a server that closes before sending a job: lost, nothing run', async () => {

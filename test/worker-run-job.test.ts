@@ -1,0 +1,91 @@
+// runJob and collectArtifacts on real files: what is sent, what is not, and that nothing stays behind.
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ProcessSandbox } from '../sandbox/process.ts';
+import { destroyPool } from '../src/pool/pool.ts';
+import { collectArtifacts } from '../src/worker/collect-artifacts.ts';
+import { runJob } from '../src/worker/run-job.ts';
+
+after(() => destroyPool());
+
+function root(): string {
+  return mkdtempSync(join(tmpdir(), 'builder-runjob-test-'));
+}
+
+async function run(script: string, extra: { maxArtifactBytes?: number } = {}) {
+  const tmpRoot = root();
+  const lines: string[] = [];
+  try {
+    const report = await runJob(
+      { type: 'script', name: 't', script, platform: 'test' },
+      { sandbox: new ProcessSandbox(), tmpRoot, onLine: (l) => lines.push(Buffer.from(l).toString('latin1')), signal: new AbortController().signal, ...extra },
+    );
+    return { report, lines, left: readdirSync(tmpRoot) };
+  } finally {
+    rmSync(tmpRoot, { recursive: true, force: true });
+  }
+}
+
+test('script.sh has mode 0500 and runs in a fresh directory of its own', async () => {
+  const { report, lines, left } = await run('stat -c %a script.sh\nls -A\npwd\n');
+  assert.deepEqual(report.result, { type: 'exited', code: 0 });
+  assert.equal(lines[0], '500');
+  assert.equal(lines[1], 'script.sh');
+  assert.equal(lines[2], report.dir);
+  assert.deepEqual(report.files, []);
+  assert.deepEqual(left, []);
+});
+
+test('artifacts: every regular file but the script, binary exact, with SHA-256; symlinks not followed', async () => {
+  const all = Buffer.from(Array.from({ length: 256 }, (_, i) => 255 - i));
+  const printf = Array.from(all, (b) => '\\' + b.toString(8).padStart(3, '0')).join('');
+  const outside = mkdtempSync(join(tmpdir(), 'builder-outside-'));
+  writeFileSync(join(outside, 'secret'), 'not an artifact');
+  try {
+    const { report, left } = await run(
+      `printf '${printf}' > z.bin\nmkdir -p a/b\necho deep > a/b/c.txt\n: > empty\nln -s ${outside}/secret leak\nln -s ${outside} leakdir\nmkfifo pipe\n`,
+    );
+    assert.deepEqual(report.result, { type: 'exited', code: 0 });
+    assert.deepEqual(report.files.map((f) => f.path), ['empty', 'z.bin', 'a/b/c.txt']);
+    assert.deepEqual(Buffer.from(report.files[1]!.data), all);
+    for (const f of report.files) assert.equal(Buffer.from(f.sha256).toString('hex'), createHash('sha256').update(f.data).digest('hex'));
+    assert.deepEqual(left, []);
+  } finally {
+    rmSync(outside, { recursive: true, force: true });
+  }
+});
+
+test('--max-artifact-bytes: a clear failure result instead of a silent drop', async () => {
+  const { report, left } = await run('head -c 3000 /dev/zero > big\necho small > small\n', { maxArtifactBytes: 1000 });
+  assert.equal(report.outcome.type, 'exited');
+  assert.deepEqual(report.result, { type: 'msg', message: 'artifacts too large: 3006 bytes, more than --max-artifact-bytes 1000' });
+  assert.deepEqual(report.files, []);
+  assert.deepEqual(left, []);
+  const fits = await run('echo small > small\n', { maxArtifactBytes: 6 });
+  assert.deepEqual(fits.report.files.map((f) => f.path), ['small']);
+});
+
+test('the directory is removed even when the job locked parts of it', async () => {
+  const { report, left } = await run('mkdir -p locked/inner\necho x > locked/inner/f\nchmod 000 locked/inner\nchmod 500 locked\nexit 4\n');
+  assert.deepEqual(report.result, { type: 'exited', code: 4 });
+  assert.deepEqual(left, []);
+});
+
+test('collectArtifacts lists top-level files first, then each directory sorted', async () => {
+  const dir = root();
+  try {
+    mkdirSync(join(dir, 'b/z'), { recursive: true });
+    mkdirSync(join(dir, 'a'));
+    for (const p of ['script.sh', 'y', 'x', 'b/z/1', 'b/q', 'a/k']) writeFileSync(join(dir, p), p);
+    symlinkSync('x', join(dir, 'x-link'));
+    const r = await collectArtifacts(dir, { exclude: 'script.sh' });
+    assert.equal(r.type, 'ok');
+    assert.deepEqual(r.type === 'ok' && r.files.map((f) => f.path), ['x', 'y', 'a/k', 'b/q', 'b/z/1']);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
