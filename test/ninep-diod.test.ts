@@ -21,7 +21,7 @@ before(async () => {
   fx = await startNinepFixture();
   server = ['-s', `127.0.0.1:${fx.server.address.port}`, '-t', '10'];
   const c = await fx.connect('9P2000.u');
-  await c.writeFile('/clone', 'nightly:0 3 * * *:echo nightly: build');
+  await c.writeFile('/clone', 'nightly:TZ=UTC 0 3 * * *:echo nightly: build');
   await c.writeFile('/clone', 'hourly@freebsd-14:@hourly:uname -a');
   await c.writeFile('/jobs/nightly/ctl', 'start');
 });
@@ -52,7 +52,7 @@ test('diodls -l shows a job directory with modes and sizes', async () => {
 test('diodcat reads job files', async () => {
   const r = await run('diodcat', [...server, '/jobs/nightly/cmd', '/jobs/nightly/ctl', '/jobs/nightly/schedule', '/jobs/hourly/platform']);
   assert.equal(r.code, 0, r.stderr);
-  assert.equal(r.stdout, 'echo nightly: build\nstarted\n0 3 * * *:2024-01-02T03:00:00Z\nfreebsd-14\n');
+  assert.equal(r.stdout, 'echo nightly: build\nstarted\nTZ=UTC 0 3 * * *:2024-01-02T03:00:00Z\nfreebsd-14\n');
 });
 
 test('diodcat of a missing job fails with ENOENT', async () => {
