@@ -1,0 +1,113 @@
+// `builder server` (alias `builder-server`): the original's flags, plus what a daemon needs.
+import { parseArgs } from 'node:util';
+import { attachLogger, type LogLevel } from '../observability/logger.ts';
+import { EventBus } from '../observability/events.ts';
+import { startServer } from '../server/builder-server.ts';
+import { attachParts } from '../server/attach-parts.ts';
+import { parseAddress } from './address.ts';
+
+const usage = `usage: builder server [options]   (alias: builder-server)
+
+  --ip ADDR              listen address (default 127.0.0.1)
+  --port PORT            TCP port for clients and workers (default 1234)
+  --dir DIR              persistent data: the LMDB store and results <dir>/<job>/<uuid>/full
+                         (default /var/lib/builder, /var/db/builder on FreeBSD)
+  --config-dir DIR       orb-build.template.<platform> files (default /etc/builder,
+                         /usr/local/etc/builder on FreeBSD)
+  --upload URL           POST every result to URL (HTTP Basic credentials from user:password in
+                         the URL); failed uploads are kept and retried with backoff
+  --timeout SECONDS      default job timeout (default 3600)
+  --import-state FILE    import an original builder-server 'state' file before starting
+  --web ADDR             web frontend address (default 127.0.0.1:3000); --no-web turns it off
+  --9p ADDR              9P file system address (default 127.0.0.1:5640); --no-9p turns it off
+  --max-frame-bytes N    largest accepted frame (default 268435456)
+  --inspect URL          send actor events to a Stately inspector WebSocket (e.g. ws://127.0.0.1:8080)
+  --log-level LEVEL      debug, info, warn or error (default info); -v is debug, -q is error
+  --json-logs            log JSON lines instead of text
+  -h, --help             this text`;
+
+export default async function server(argv: string[]): Promise<number> {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      options: {
+        ip: { type: 'string', default: '127.0.0.1' },
+        port: { type: 'string', default: '1234' },
+        dir: { type: 'string', default: process.platform === 'freebsd' ? '/var/db/builder' : '/var/lib/builder' },
+        'config-dir': { type: 'string', default: process.platform === 'freebsd' ? '/usr/local/etc/builder' : '/etc/builder' },
+        upload: { type: 'string' },
+        timeout: { type: 'string', default: '3600' },
+        'import-state': { type: 'string' },
+        web: { type: 'string', default: '127.0.0.1:3000' },
+        'no-web': { type: 'boolean', default: false },
+        '9p': { type: 'string', default: '127.0.0.1:5640' },
+        'no-9p': { type: 'boolean', default: false },
+        'max-frame-bytes': { type: 'string' },
+        inspect: { type: 'string' },
+        'log-level': { type: 'string', default: 'info' },
+        'json-logs': { type: 'boolean', default: false },
+        verbose: { type: 'boolean', short: 'v', multiple: true },
+        quiet: { type: 'boolean', short: 'q', default: false },
+        color: { type: 'string' },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
+      allowPositionals: false,
+    }));
+  } catch (e) {
+    process.stderr.write(`builder server: ${(e as Error).message}\n${usage}\n`);
+    return 2;
+  }
+  if (values.help) {
+    process.stdout.write(usage + '\n');
+    return 0;
+  }
+  const port = Number(values.port);
+  const timeout = Number(values.timeout);
+  const level = (values.quiet ? 'error' : values.verbose?.length ? 'debug' : values['log-level']) as LogLevel;
+  if (!Number.isInteger(port) || port < 0 || port > 65535) return usageError(`--port: not a port number: ${values.port}`);
+  if (!(timeout > 0)) return usageError(`--timeout: not a positive number of seconds: ${values.timeout}`);
+  if (!['debug', 'info', 'warn', 'error'].includes(level)) return usageError(`--log-level: one of debug, info, warn, error`);
+  let web, ninep;
+  try {
+    web = values['no-web'] ? undefined : parseAddress(values.web!, 3000);
+    ninep = values['no-9p'] ? undefined : parseAddress(values['9p']!, 5640);
+    if (values.upload) new URL(values.upload);
+  } catch (e) {
+    return usageError((e as Error).message);
+  }
+  const bus = new EventBus();
+  attachLogger(bus, { level, json: values['json-logs']! });
+  let inspector: { inspect: any; stop(): void } | undefined;
+  if (values.inspect) {
+    const { createWebSocketInspector } = await import('@statelyai/inspect');
+    inspector = createWebSocketInspector({ url: values.inspect });
+  }
+  const server = await startServer({
+    host: values.ip!,
+    port,
+    dir: values.dir!,
+    configDir: values['config-dir']!,
+    ...(values.upload ? { upload: values.upload } : {}),
+    defaultTimeoutSeconds: timeout,
+    ...(values['max-frame-bytes'] ? { maxFrameBytes: Number(values['max-frame-bytes']) } : {}),
+    ...(values['import-state'] ? { importState: values['import-state'] } : {}),
+    ...(inspector ? { inspect: inspector.inspect } : {}),
+    bus,
+    attach: (s) => attachParts(s, { ...(web ? { web } : {}), ...(ninep ? { ninep } : {}), configDir: values['config-dir']! }),
+  });
+  await new Promise<void>((resolve) => {
+    const stop = () => resolve();
+    process.once('SIGTERM', stop);
+    process.once('SIGINT', stop);
+  });
+  bus.log('info', 'shutting down');
+  await server.close();
+  inspector?.stop();
+  return 0;
+}
+
+function usageError(message: string): number {
+  process.stderr.write(`builder server: ${message}\n${usage}\n`);
+  return 2;
+}

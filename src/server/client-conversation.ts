@@ -1,0 +1,79 @@
+// A client's conversation: one command, then Success or Failure (Info and Observe send their data first).
+import { CommandError } from '../errors/command-error.ts';
+import { ProtocolError } from '../errors/protocol-error.ts';
+import type { CmdSocket } from '../protocol/cmd-socket.ts';
+import type { Cmd } from '../protocol/types.ts';
+import { uuidToString } from '../protocol/uuid.ts';
+import { ObserveSession } from './observe-session.ts';
+import type { Supervisor } from './supervisor.ts';
+
+export async function clientConversation(sock: CmdSocket, sup: Supervisor): Promise<void> {
+  const cmd = await sock.next();
+  if (cmd === null) return;
+  let reply: Cmd;
+  try {
+    await handle(cmd, sock, sup);
+    reply = { type: 'success' };
+  } catch (e) {
+    if (e instanceof CommandError) reply = { type: 'failure', message: e.message };
+    else if (e instanceof ProtocolError && sock.socket.destroyed) return;
+    else if ((e as Error).message === 'observer went away') return;
+    else {
+      sup.bus.log('error', 'client command failed', { command: cmd.type, error: String(e) });
+      reply = { type: 'failure', message: `internal error: ${(e as Error).message}` };
+    }
+  }
+  await sock.send(reply);
+  await sock.close();
+}
+
+async function handle(cmd: Cmd, sock: CmdSocket, sup: Supervisor): Promise<void> {
+  switch (cmd.type) {
+    case 'schedule':
+      return sup.scheduleJob({ job: cmd.job, trigger: { type: 'period', period: cmd.period } });
+    case 'schedule-orb-build':
+      return sup.scheduleJob({ job: cmd.job, trigger: { type: 'period', period: cmd.period } });
+    case 'schedule-extended': {
+      const s = cmd.schedule;
+      if (s.cron !== undefined && s.period !== undefined) throw new CommandError('ERR_BAD_SCHEDULE', 'give either a period or a cron expression, not both');
+      const trigger = s.cron !== undefined ? { type: 'cron' as const, expr: s.cron, ...(s.timeZone ? { timeZone: s.timeZone } : {}) } : { type: 'period' as const, period: s.period ?? 'daily' };
+      return sup.scheduleJob({
+        job: s.job,
+        trigger,
+        ...(s.timeoutSeconds !== undefined ? { timeoutSeconds: s.timeoutSeconds } : {}),
+        ...(s.catchUp ? { catchUp: s.catchUp } : {}),
+      });
+    }
+    case 'unschedule':
+      return sup.unschedule(cmd.name);
+    case 'execute':
+      return sup.execute(cmd.name, cmd.platform);
+    case 'reschedule':
+      return sup.reschedule(cmd.name, cmd.next, cmd.period);
+    case 'drop-platform':
+      return sup.dropPlatform(cmd.platform);
+    case 'undrop-platform':
+      return sup.undropPlatform(cmd.platform);
+    case 'info':
+      await sock.send({ type: 'info-reply', info: sup.info() });
+      return;
+    case 'info-extended':
+      await sock.send({ type: 'info-extended-reply', json: JSON.stringify(sup.infoExtended()) });
+      return;
+    case 'history':
+      await sock.send({ type: 'history-reply', json: JSON.stringify(sup.history(cmd.name)) });
+      return;
+    case 'observe': {
+      const session = new ObserveSession(sock, cmd.uuid);
+      const unsubscribe = await sup.observe(uuidToString(cmd.uuid), session);
+      try {
+        await session.pump();
+      } finally {
+        unsubscribe();
+      }
+      return;
+    }
+    default:
+      throw new CommandError('ERR_BAD_COMMUNICATION', 'bad communication');
+  }
+}

@@ -1,0 +1,54 @@
+// A worker's conversation: JobRequested(platform) → (wait) → JobSchedule → Output* → JobFinished.
+import type { CmdSocket } from '../protocol/cmd-socket.ts';
+import { uuidToString } from '../protocol/uuid.ts';
+import type { Supervisor, WorkerHandle } from './supervisor.ts';
+
+export async function workerConversation(sock: CmdSocket, sup: Supervisor, id: string): Promise<void> {
+  const handle: WorkerHandle = { id, remote: sock.remote, close: (reason) => sock.destroy(reason) };
+  sup.workerConnected(handle);
+  let reason = 'connection closed';
+  try {
+    const first = await sock.next();
+    if (first === null) return;
+    if (first.type !== 'job-requested') {
+      reason = `expected JobRequested, got ${first.type}`;
+      sock.destroy(reason);
+      return;
+    }
+    const gone = sock.closed.then(() => null);
+    const assignment = await Promise.race([sup.requestJob(handle, first.platform), gone]);
+    if (assignment === null) {
+      reason = 'connection closed while waiting for a job';
+      return;
+    }
+    const uuid = uuidToString(assignment.uuid);
+    await sock.send({ type: 'job-schedule', uuid: assignment.uuid, job: assignment.job });
+    sup.started(uuid);
+    for (;;) {
+      const cmd = await sock.next();
+      if (cmd === null) {
+        reason = 'connection closed before JobFinished';
+        return;
+      }
+      if (cmd.type === 'output') {
+        // As the original: a line for another uuid is logged and counted for the assigned job.
+        if (uuidToString(cmd.uuid) !== uuid) sup.bus.log('warn', 'output for another uuid', { expected: uuid, got: uuidToString(cmd.uuid) });
+        sup.output(uuid, cmd.line);
+      } else if (cmd.type === 'job-finished') {
+        if (uuidToString(cmd.uuid) !== uuid) sup.bus.log('warn', 'job finished for another uuid', { expected: uuid, got: uuidToString(cmd.uuid) });
+        await sup.finished(uuid, cmd.result, cmd.files);
+        reason = 'job finished';
+        return;
+      } else {
+        reason = `expected Output or JobFinished, got ${cmd.type}`;
+        sock.destroy(reason);
+        return;
+      }
+    }
+  } catch (e) {
+    reason = (e as Error).message;
+  } finally {
+    sup.workerGone(handle, reason);
+    if (!sock.socket.destroyed) await sock.close().catch(() => {});
+  }
+}
