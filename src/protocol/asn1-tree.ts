@@ -69,7 +69,7 @@ export function describeAsn1(der: Uint8Array): string {
       for (const k of n.kids) walk(k, indent + '  ');
     } else {
       const bytes = Buffer.from(n.hex!, 'hex');
-      const text = bytes.length <= 80 && /^[\x20-\x7e]*$/.test(bytes.toString('latin1')) ? JSON.stringify(bytes.toString('latin1')) : `${bytes.length} bytes ${n.hex!.slice(0, 64)}${n.hex!.length > 64 ? '…' : ''}`;
+      const text = n.cls === 0 && n.tagNo === 2 && bytes.length > 0 ? String(bytes.reduce((v, b) => (v << 8n) | BigInt(b), 0n) - (bytes[0]! & 0x80 ? 1n << BigInt(8 * bytes.length) : 0n)) : bytes.length <= 80 && /^[\x20-\x7e]*$/.test(bytes.toString('latin1')) ? JSON.stringify(bytes.toString('latin1')) : `${bytes.length} bytes ${n.hex!.slice(0, 64)}${n.hex!.length > 64 ? '…' : ''}`;
       lines.push(`${indent}${name} ${text}`);
     }
   };
