@@ -15,7 +15,9 @@ export class LineSplitter {
     if (!Number.isInteger(maxLineBytes) || maxLineBytes < 1) throw new RangeError(`maxLineBytes must be a positive integer, got ${maxLineBytes}`);
   }
 
-  push(chunk: Uint8Array): void {
+  push(input: Uint8Array): void {
+    // One copy of the whole chunk (the caller may reuse its buffer after push() returns); lines are views of it.
+    const chunk = new Uint8Array(input);
     let start = 0;
     while (start < chunk.length) {
       const room = this.maxLineBytes - this.pendingBytes;
@@ -44,8 +46,7 @@ export class LineSplitter {
 
   private append(part: Uint8Array): void {
     if (part.length === 0) return;
-    // Copy: the caller's chunk buffer may be reused after push() returns.
-    this.pending.push(Uint8Array.prototype.slice.call(part));
+    this.pending.push(part);
     this.pendingBytes += part.length;
   }
 

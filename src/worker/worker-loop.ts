@@ -11,6 +11,7 @@ import { systemClock, type Clock } from '../scheduler/clock.ts';
 import type { Sandbox, SandboxLimits } from '../../sandbox/sandbox.ts';
 import { WorkerError, WorkerErrorCode as E } from '../errors/worker-error.ts';
 import { Backoff, type BackoffOptions } from './backoff.ts';
+import { OutputStream } from './output-stream.ts';
 import { runJob } from './run-job.ts';
 
 export interface WorkerOptions {
@@ -102,6 +103,7 @@ async function runScheduled(socket: CmdSocket, uuid: Uuid, job: ScriptJob, optio
     (cmd) => loseServer(new WorkerError(cmd ? E.UNEXPECTED_COMMAND : E.NO_JOB, cmd ? `unexpected ${cmd.type} during the job` : 'server ended the connection during the job')),
     (err: Error) => loseServer(err),
   );
+  const output = new OutputStream(socket, uuid, loseServer);
   const onAbort = () => jobAbort.abort(new Error('worker exiting'));
   options.abort?.addEventListener('abort', onAbort, { once: true });
   if (options.abort?.aborted) onAbort();
@@ -114,10 +116,9 @@ async function runScheduled(socket: CmdSocket, uuid: Uuid, job: ScriptJob, optio
       maxArtifactBytes: options.maxArtifactBytes,
       tmpRoot: options.tmpRoot,
       signal: jobAbort.signal,
-      onLine: (line) => {
-        socket.send({ type: 'output', uuid, line }).catch((err: Error) => loseServer(err));
-      },
+      onLine: (line) => output.push(line),
     });
+    output.flush();
     if (lost) {
       log(`job ${job.name} ${id}: killed, ${lost.message}`);
       return { type: 'lost', error: lost };
