@@ -156,3 +156,15 @@ test('exec: console deltas are bigints, data raw; a missing platform is kept abs
   assert.equal(back.job.platform, undefined);
   assert.deepEqual(back, noPlatform);
 });
+
+test('the examples of docs/PROTOCOL-EXTENSIONS.md', () => {
+  const script = { type: 'script' as const, name: 'n', script: 's' };
+  assert.equal(toHex(encodeCmd({ type: 'schedule-extended', schedule: { job: { type: 'orb-build', name: 'x', opamPackage: 'x' }, catchUp: { type: 'skip' } } })), 'b7123010a10830060c01780c0178a404a1020500');
+  const c: Cmd = { type: 'schedule-extended', schedule: { job: script, cron: '0 3 * * *', timeZone: 'UTC', timeoutSeconds: 3600 } };
+  const h = 'b7283026a00a30080c016e0c01733000a10b0c0930203320 2a202a202a a2050c03555443 a30402020e10'.replace(/ /g, '');
+  assert.equal(toHex(encodeCmd(c)), h);
+  assert.deepEqual(decodeCmd(hex(h)), c);
+  // a field out of order, or twice, is refused
+  refuses(() => decodeCmd(hex(tlv('b7', tlv('30', 'a00a30080c016e0c01733000', 'a2050c03555443', 'a10b0c0930203320 2a202a202a')))), 'ERR_PROTOCOL_TRAILING_BYTES', /ScheduleExtended/);
+  refuses(() => decodeCmd(hex(tlv('b7', tlv('30', 'a00a30080c016e0c01733000', 'a2050c03555443', 'a2050c03555443')))), 'ERR_PROTOCOL_TRAILING_BYTES');
+});
