@@ -4,7 +4,7 @@
 import { systemClock, type Clock } from '../src/scheduler/clock.ts';
 import { SandboxError } from '../src/errors/sandbox-error.ts';
 import { jobShellArgv } from './job-shell.ts';
-import { runSpawned } from './spawn-runner.ts';
+import { probe, runSpawned } from './spawn-runner.ts';
 import type { OnLine, RunOutcome, RunSpec, Sandbox } from './sandbox.ts';
 
 export interface BwrapSandboxOptions {
@@ -34,6 +34,11 @@ export function bwrapArgv(spec: RunSpec, bwrap = 'bwrap'): string[] {
 export class BwrapSandbox implements Sandbox {
   readonly name = 'bwrap' as const;
   constructor(private readonly options: BwrapSandboxOptions = {}) {}
+
+  async check(): Promise<void> {
+    const bwrap = this.options.bwrap ?? 'bwrap';
+    await probe([bwrap, '--die-with-parent', '--unshare-all', '--ro-bind', '/', '/', '--dev', '/dev', '--proc', '/proc', '--tmpfs', '/tmp', 'true'], `bwrap cannot create its namespaces here (it needs user namespaces, or root)`);
+  }
 
   async run(spec: RunSpec, onLine: OnLine, signal: AbortSignal): Promise<RunOutcome> {
     const limits = spec.limits ?? {};

@@ -77,6 +77,19 @@ export class DockerSandbox implements Sandbox {
     return this.options.transfer ?? (engineIsLocal(this.docker) ? 'bind' : 'copy');
   }
 
+  async check(): Promise<void> {
+    try {
+      await this.docker.ping();
+    } catch (err) {
+      throw new SandboxError('ERR_SANDBOX_DOCKER', `the docker engine does not answer (DOCKER_HOST=${process.env.DOCKER_HOST ?? 'unset'}): ${(err as Error).message}`);
+    }
+    try {
+      await this.docker.getImage(this.options.image).inspect();
+    } catch (err) {
+      throw new SandboxError('ERR_SANDBOX_DOCKER', `image ${this.options.image} is not on the engine: ${(err as Error).message}`);
+    }
+  }
+
   /** Removes containers left by workers of this host that no longer run (a worker killed with SIGKILL). */
   async reapStale(): Promise<number> {
     const list = await this.docker.listContainers({ all: true, filters: { label: [`${LABEL_HOST}=${hostname()}`] } });

@@ -6,7 +6,7 @@
 import { systemClock, type Clock } from '../src/scheduler/clock.ts';
 import { SandboxError } from '../src/errors/sandbox-error.ts';
 import { jobShellArgv } from './job-shell.ts';
-import { runSpawned } from './spawn-runner.ts';
+import { probe, runSpawned } from './spawn-runner.ts';
 import type { OnLine, RunOutcome, RunSpec, Sandbox } from './sandbox.ts';
 
 export interface ProcessSandboxOptions {
@@ -17,6 +17,11 @@ export interface ProcessSandboxOptions {
 export class ProcessSandbox implements Sandbox {
   readonly name = 'process' as const;
   constructor(private readonly options: ProcessSandboxOptions = {}) {}
+
+  async check(): Promise<void> {
+    // /bin/sh is all it needs; unshare only when jobs get no network, and that is checked per job.
+    await probe(['/bin/sh', '-c', 'true'], 'the process sandbox needs /bin/sh');
+  }
 
   async run(spec: RunSpec, onLine: OnLine, signal: AbortSignal): Promise<RunOutcome> {
     const limits = spec.limits ?? {};

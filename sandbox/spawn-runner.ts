@@ -1,7 +1,8 @@
 // Runs a job as a local process tree (the process and bwrap sandboxes): spawned detached so it leads its own
 // process group, console from stdout as lines, the exit marker (job-shell.ts) and any runner message from stderr,
 // the whole tree killed on timeout, on abort and once the job's shell has exited (nothing outlives a job).
-import { spawn } from 'node:child_process';
+import { spawn, execFile } from 'node:child_process';
+import { SandboxError } from '../src/errors/sandbox-error.ts';
 import { constants } from 'node:os';
 import { systemClock, type Clock } from '../src/scheduler/clock.ts';
 import { LineSplitter, DEFAULT_MAX_LINE_BYTES } from '../src/worker/line-splitter.ts';
@@ -128,4 +129,15 @@ export function reasonText(reason: unknown): string {
   if (reason instanceof Error) return reason.message;
   if (typeof reason === 'string') return reason;
   return 'stopped';
+}
+
+/** Runs a command to completion; rejects with ERR_SANDBOX_SPAWN and what it printed when it fails. */
+export function probe(argv: string[], what: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    execFile(argv[0]!, argv.slice(1), { timeout: 30_000 }, (err, _stdout, stderr) => {
+      if (!err) return resolve();
+      const detail = String(stderr).trim() || err.message;
+      reject(new SandboxError('ERR_SANDBOX_SPAWN', `${what}: ${detail}`));
+    });
+  });
 }

@@ -34,6 +34,11 @@ whenAvailable('bwrap', bwrapProblem(), () => {
     assert.ok(Number(r.lines[0]) < 10, `few processes visible, got ${r.lines[0]}`);
   });
 
+  test('check() passes where bwrap works', async () => {
+    await new BwrapSandbox().check();
+    await assert.rejects(new BwrapSandbox({ bwrap: '/nonexistent/bwrap' }).check(), { code: 'ERR_SANDBOX_SPAWN' });
+  });
+
   test('bwrap argv shares the network only when asked', () => {
     const base = { dir: '/tmp/x', script: 'script.sh', timeoutMs: 1 };
     assert.ok(!bwrapArgv({ ...base, network: false }).includes('--share-net'));

@@ -85,6 +85,18 @@ whenAvailable('docker', problem, () => {
       assert.match((r.outcome as { message: string }).message, /builder-no-such-image/);
     });
 
+    test('check() says what is missing: the image, or the engine', async () => {
+      await new DockerSandbox({ image: IMAGE, docker: new Docker({ socketPath: SOCKET }) }).check();
+      await assert.rejects(new DockerSandbox({ image: 'builder-no-such-image:never', docker: new Docker({ socketPath: SOCKET }) }).check(), {
+        code: 'ERR_SANDBOX_DOCKER',
+        message: /image builder-no-such-image:never is not on the engine/,
+      });
+      await assert.rejects(new DockerSandbox({ image: IMAGE, docker: new Docker({ socketPath: '/nonexistent/docker.sock' }) }).check(), {
+        code: 'ERR_SANDBOX_DOCKER',
+        message: /does not answer/,
+      });
+    });
+
     test('cleanup removes the containers of jobs still running (worker exit)', async () => {
       const sandbox = new DockerSandbox({ image: IMAGE, docker: new Docker({ socketPath: SOCKET }) });
       const { jobDir } = await import('./sandbox-conformance.ts');

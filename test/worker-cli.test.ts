@@ -36,6 +36,15 @@ test('bad command lines are refused with exit code 2 and a reason', () => {
   }
 });
 
+test('a sandbox that cannot work here stops the worker before it takes a job', () => {
+  const r = spawnSync(process.execPath, [BIN, 'worker', 'p', '--sandbox', 'docker', '--image', 'builder-no-such-image:never', '-r', '127.0.0.1:9'], {
+    encoding: 'utf8',
+    env: { ...process.env, DOCKER_HOST: 'unix:///nonexistent/docker.sock' },
+  });
+  assert.equal(r.status, 1);
+  assert.match(r.stderr, /docker engine does not answer/);
+});
+
 async function startJob(script: string) {
   const server = await new RawServer().listen();
   const tmpRoot = mkdtempSync(join(tmpdir(), 'builder-cli-test-'));

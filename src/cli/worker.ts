@@ -99,6 +99,13 @@ export default async function worker(argv: string[]): Promise<number> {
     return 2;
   }
 
+  try {
+    await options.sandbox.check();
+  } catch (err) {
+    process.stderr.write(`builder worker: ${(err as Error).message}\n`);
+    return 1;
+  }
+
   const stop = new AbortController();
   const abort = new AbortController();
   const onSignal = (sig: NodeJS.Signals) => {
