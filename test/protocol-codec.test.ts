@@ -168,3 +168,23 @@ test('the examples of docs/PROTOCOL-EXTENSIONS.md', () => {
   refuses(() => decodeCmd(hex(tlv('b7', tlv('30', 'a00a30080c016e0c01733000', 'a2050c03555443', 'a10b0c0930203320 2a202a202a')))), 'ERR_PROTOCOL_TRAILING_BYTES', /ScheduleExtended/);
   refuses(() => decodeCmd(hex(tlv('b7', tlv('30', 'a00a30080c016e0c01733000', 'a2050c03555443', 'a2050c03555443')))), 'ERR_PROTOCOL_TRAILING_BYTES');
 });
+
+test('size limits: huge integers and huge element counts are refused', () => {
+  const big = '02' + '21' + '01' + '00'.repeat(32); // a 33-byte INTEGER
+  refuses(() => decodeCmd(hex(tlv('a4', tlv('30', tlv('0c', '00'.repeat(16)), '0c00', big)))), 'ERR_PROTOCOL_INTEGER_RANGE', /Output\.timestamp/);
+  const n = 1_000_001;
+  const element = Buffer.from('30040c000c00', 'hex');
+  const content = Buffer.alloc(element.length * n);
+  for (let i = 0; i < n; i++) element.copy(content, i * element.length);
+  const tl = (id: number, body: Buffer): Buffer => {
+    const len: number[] = [];
+    for (let l = body.length; l > 0; l = Math.floor(l / 256)) len.unshift(l % 256);
+    return Buffer.concat([Buffer.of(id, 0x80 | len.length, ...len), body]);
+  };
+  const files = tl(0x30, content);
+  const der = tl(0xa3, tl(0x30, Buffer.concat([Buffer.from(tlv('0c', '00'.repeat(16)), 'hex'), Buffer.from('a003020100', 'hex'), files])));
+  refuses(() => decodeCmd(new Uint8Array(der)), 'ERR_PROTOCOL_TOO_MANY_ELEMENTS', /JobFinished\.files/);
+  const ok = tl(0xa3, tl(0x30, Buffer.concat([Buffer.from(tlv('0c', '00'.repeat(16)), 'hex'), Buffer.from('a003020100', 'hex'), tl(0x30, content.subarray(element.length)) ])));
+  const decoded = decodeCmd(new Uint8Array(ok));
+  assert.equal(decoded.type === 'job-finished' && decoded.files.length, n - 1);
+});

@@ -22,7 +22,10 @@ export function derTree(der: Uint8Array): Asn1Node {
     if (tlv.constructed) {
       const inner = c.enter(tlv, field);
       node.kids = [];
-      while (!inner.atEnd()) node.kids.push(walk(inner, `${field}/${node.kids.length}`));
+      while (!inner.atEnd()) {
+        inner.checkCount(node.kids.length, field);
+        node.kids.push(walk(inner, `${field}/${node.kids.length}`));
+      }
     } else node.hex = Buffer.from(c.bytes(tlv)).toString('hex');
     return node;
   };

@@ -32,6 +32,7 @@ export function readFiles(c: DerCursor, field: string): File[] {
   const files: File[] = [];
   for (let i = 0; !s.atEnd(); i++) {
     const f = `${field}[${i}]`;
+    s.checkCount(i, field);
     const e = s.sequence(f);
     const path = e.utf8(`${f}.path`);
     const data = e.rawString(`${f}.data`);
@@ -99,7 +100,10 @@ export function jobNode(j: Job, field: string): DerNode {
 export function readJobs(c: DerCursor, field: string): Job[] {
   const s = c.sequence(field);
   const jobs: Job[] = [];
-  for (let i = 0; !s.atEnd(); i++) jobs.push(readJob(s, `${field}[${i}]`));
+  for (let i = 0; !s.atEnd(); i++) {
+    s.checkCount(i, field);
+    jobs.push(readJob(s, `${field}[${i}]`));
+  }
   return jobs;
 }
 
@@ -193,7 +197,10 @@ export function runningNode(r: Running, field: string): DerNode {
 export function readSeqOf<V>(c: DerCursor, field: string, read: (c: DerCursor, field: string) => V): V[] {
   const s = c.sequence(field);
   const out: V[] = [];
-  for (let i = 0; !s.atEnd(); i++) out.push(read(s, `${field}[${i}]`));
+  for (let i = 0; !s.atEnd(); i++) {
+    s.checkCount(i, field);
+    out.push(read(s, `${field}[${i}]`));
+  }
   return out;
 }
 

@@ -18,6 +18,10 @@ export const T = {
 
 /** Nesting limit: the deepest value of the schema is about 10 levels; anything far deeper is hostile. */
 export const MAX_DEPTH = 32;
+/** Elements of one SEQUENCE OF: bounds the memory a frame can make us allocate (objects are larger than their DER). */
+export const MAX_ELEMENTS = 1_000_000;
+/** Content bytes of an INTEGER: every integer of the schema fits in 8 bytes; 32 leaves room and bounds the work. */
+export const MAX_INTEGER_BYTES = 32;
 
 export interface Tlv {
   cls: number;
@@ -133,6 +137,11 @@ export class DerCursor {
     return this.enter(this.expect(field, CONTEXT, true, tagNo), field);
   }
 
+  /** For SEQUENCE OF loops: call with the count of elements read so far. */
+  checkCount(count: number, field: string): void {
+    if (count >= MAX_ELEMENTS) fail(E.TOO_MANY_ELEMENTS, field, `more than ${MAX_ELEMENTS} elements`);
+  }
+
   done(field: string): void {
     if (this.pos !== this.end) fail(E.TRAILING_BYTES, field, `${this.end - this.pos} unexpected trailing bytes`);
   }
@@ -173,6 +182,7 @@ export class DerCursor {
 export function readInteger(buf: Uint8Array, start: number, end: number, field: string): bigint {
   const n = end - start;
   if (n === 0) fail(E.BAD_INTEGER, field, 'empty INTEGER');
+  if (n > MAX_INTEGER_BYTES) fail(E.INTEGER_RANGE, field, `INTEGER of ${n} bytes is out of range`);
   const b0 = buf[start]!;
   if (n > 1) {
     const b1 = buf[start + 1]!;

@@ -22,6 +22,7 @@ export function decodeExec(der: Uint8Array): Exec {
   const console: ConsoleLine[] = [];
   for (let i = 0; !cs.atEnd(); i++) {
     const f = `Exec.console[${i}]`;
+    cs.checkCount(i, 'Exec.console');
     const e = cs.sequence(f);
     const delta = e.bigint(`${f}.delta`);
     const line = e.rawString(`${f}.data`);

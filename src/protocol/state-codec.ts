@@ -51,7 +51,10 @@ export function decodeState(der: Uint8Array): State {
   const s = top.sequence('State');
   top.done('State');
   const items: State = [];
-  for (let i = 0; !s.atEnd(); i++) items.push(readItem(s, `State[${i}]`));
+  for (let i = 0; !s.atEnd(); i++) {
+    s.checkCount(i, 'State');
+    items.push(readItem(s, `State[${i}]`));
+  }
   return items;
 }
 
