@@ -4,6 +4,8 @@
 type Mode = { flag: string | undefined; load: () => Promise<(argv: string[]) => Promise<number>> };
 
 const modes: Mode[] = [
+  { flag: '--state', load: async () => (await import('./inspect-state.ts')).inspectState },
+  { flag: '--machine', load: async () => (await import('./inspect-machine.ts')).inspectMachine },
   // keep the file mode last: it is the default when no other mode's flag is given
   { flag: undefined, load: async () => (await import('./inspect-file.ts')).inspectFile },
 ];

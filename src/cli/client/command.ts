@@ -65,7 +65,7 @@ const common: Record<string, OptionSpec> = {
 function optionHelp(name: string, o: OptionSpec): [string, string] {
   const flag = `${o.short ? `-${o.short}, ` : '    '}--${name}${o.type === 'string' ? ` ${o.value ?? 'VALUE'}` : ''}`;
   const extra: string[] = [];
-  if (o.values && !o.help.includes(o.values.join(', '))) extra.push(`one of ${o.values.join(', ')}`);
+  if (o.values && !o.values.every((v) => o.help.includes(v))) extra.push(`one of ${o.values.join(', ')}`);
   if (o.default !== undefined) extra.push(`default ${o.default}`);
   return [flag, extra.length ? `${o.help} (${extra.join('; ')})` : o.help];
 }
@@ -121,7 +121,7 @@ export async function runCommand(cmd: ClientCommand, argv: string[]): Promise<nu
         options: Object.fromEntries(Object.entries(specs).map(([n, o]) => [n, { type: o.type, ...(o.short ? { short: o.short } : {}) }])),
       });
     } catch (e) {
-      throw usageError((e as Error).message.split('\n')[0]!);
+      throw usageError((e as Error).message.split('\n')[0]!.replace(/\. To specify a positional argument.*$/, ''));
     }
     const values = parsed.values as Record<string, string | boolean | undefined>;
     if (values.help) {
