@@ -169,11 +169,12 @@ test('a worker conversation through CmdSocket, with a large JobFinished after th
     await worker.send({ type: 'job-requested', platform: 'test' });
     assert.deepEqual(await worker.next(), { type: 'job-schedule', uuid, job });
     for (const o of outputs.slice(0, 5)) void worker.send(o);
+    void worker.sendBatch(outputs.slice(5, 10)); // one write, in order with send()
     const finished: Cmd = { type: 'job-finished', uuid, result: { type: 'exited', code: 0 }, files: [{ path: 'out.bin', data: artifact }] };
     await worker.send(finished);
     await worker.close();
     assert.equal(await serverDone, null, 'clean end of stream');
-    assert.deepEqual(serverLog, [hello, { type: 'job-requested', platform: 'test' }, ...outputs.slice(0, 5), finished]);
+    assert.deepEqual(serverLog, [hello, { type: 'job-requested', platform: 'test' }, ...outputs.slice(0, 10), finished]);
     await worker.closed;
     await assert.rejects(worker.send({ type: 'success' }), (e: unknown) => (e as ProtocolError).code === 'ERR_SOCKET_CLOSED');
   } finally {

@@ -145,14 +145,40 @@ export class CmdSocket implements AsyncIterable<Cmd> {
     return p;
   }
 
+  /**
+   * Sends several commands in one socket write (e.g. a burst of Output lines), in order with send().
+   * Meant for small commands: they are encoded inline.
+   */
+  sendBatch(cmds: Cmd[]): Promise<void> {
+    const p = this.sendChain.then(() => this.writeBatch(cmds));
+    this.sendChain = p.catch(() => undefined);
+    return p;
+  }
+
+  private async writeBatch(cmds: Cmd[]): Promise<void> {
+    if (cmds.length === 0) return;
+    const parts: Uint8Array[] = [];
+    for (const c of cmds) {
+      const payload = encodeCmd(c);
+      parts.push(frameHeader(payload.length), payload);
+    }
+    await this.writeFrames(parts, cmds[0]!.type);
+  }
+
   private async write(cmd: Cmd): Promise<void> {
     const payload = estimateCmdSize(cmd) < INLINE_ENCODE_THRESHOLD ? encodeCmd(cmd) : await encodeCmdOffThread(cmd);
+    await this.writeFrames([frameHeader(payload.length), payload], cmd.type);
+  }
+
+  private async writeFrames(parts: Uint8Array[], what: string): Promise<void> {
     const s = this.socket;
-    if (s.destroyed || s.writableEnded) throw new ProtocolError(E.SOCKET_CLOSED, `cannot send ${cmd.type} to ${this.remote}: connection closed`);
+    if (s.destroyed || s.writableEnded) throw new ProtocolError(E.SOCKET_CLOSED, `cannot send ${what} to ${this.remote}: connection closed`);
+    const data = parts.length === 2 && parts[1]!.length > 65536 ? parts : [Buffer.concat(parts)];
     await new Promise<void>((resolve, reject) => {
       s.cork();
-      s.write(frameHeader(payload.length));
-      s.write(payload, (err) => (err ? reject(new ProtocolError(E.CONNECTION_LOST, `sending ${cmd.type} to ${this.remote} failed: ${err.message}`, { cause: err })) : resolve()));
+      data.forEach((d, i) =>
+        s.write(d, i < data.length - 1 ? undefined : (err) => (err ? reject(new ProtocolError(E.CONNECTION_LOST, `sending ${what} to ${this.remote} failed: ${err.message}`, { cause: err })) : resolve())),
+      );
       s.uncork();
     });
   }
