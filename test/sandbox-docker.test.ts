@@ -3,12 +3,13 @@
 // the same engine's socket), where the job directory is copied in and out.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { rmSync, writeFileSync } from 'node:fs';
 import { createConnection, createServer, type Server } from 'node:net';
 import Docker from 'dockerode';
 import { DockerSandbox, LABEL_INSTANCE, LABEL_PID } from '../sandbox/docker.ts';
 import type { Sandbox } from '../sandbox/sandbox.ts';
 import type { TestClock } from '../src/scheduler/clock.ts';
-import { conformance, runScript, whenAvailable, type ConformanceOptions } from './sandbox-conformance.ts';
+import { conformance, jobDir, runScript, whenAvailable, type ConformanceOptions } from './sandbox-conformance.ts';
 
 const IMAGE = process.env.BUILDER_TEST_IMAGE ?? 'builder-busybox:latest';
 const SOCKET = '/var/run/docker.sock';
@@ -99,19 +100,21 @@ whenAvailable('docker', problem, () => {
 
     test('cleanup removes the containers of jobs still running (worker exit)', async () => {
       const sandbox = new DockerSandbox({ image: IMAGE, docker: new Docker({ socketPath: SOCKET }) });
-      const { jobDir } = await import('./sandbox-conformance.ts');
-      const { writeFileSync, rmSync } = await import('node:fs');
       const dir = jobDir();
-      writeFileSync(`${dir}/script.sh`, 'echo started\nsleep 300\n', { mode: 0o500 });
-      let started!: () => void;
-      const seen = new Promise<void>((r) => (started = r));
-      const running = sandbox.run({ dir, script: 'script.sh', timeoutMs: 600_000, network: false }, () => started(), new AbortController().signal);
-      await seen;
-      assert.equal((await leftovers(sandbox)).length, 1);
-      await sandbox.cleanup();
-      assert.deepEqual(await leftovers(sandbox), []);
-      assert.deepEqual(await running, { type: 'aborted', reason: 'worker exiting' });
-      rmSync(dir, { recursive: true, force: true });
+      try {
+        writeFileSync(`${dir}/script.sh`, 'echo started\nsleep 300\n', { mode: 0o500 });
+        let started!: () => void;
+        const seen = new Promise<void>((r) => (started = r));
+        const running = sandbox.run({ dir, script: 'script.sh', timeoutMs: 600_000, network: false }, () => started(), new AbortController().signal);
+        await seen;
+        assert.equal((await leftovers(sandbox)).length, 1);
+        await sandbox.cleanup();
+        assert.deepEqual(await leftovers(sandbox), []);
+        assert.deepEqual(await running, { type: 'aborted', reason: 'worker exiting' });
+      } finally {
+        await sandbox.cleanup();
+        rmSync(dir, { recursive: true, force: true });
+      }
     });
   });
 
