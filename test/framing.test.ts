@@ -74,6 +74,15 @@ test('FrameReader: byte by byte, several frames per chunk, limit before allocati
   assert.throws(() => r3.push(huge.subarray(5)), (e: unknown) => e instanceof ProtocolError && e.code === 'ERR_FRAME_TOO_LARGE');
   assert.ok(r3.buffered <= 8, 'nothing buffered beyond the header');
   assert.throws(() => r3.push(Uint8Array.of(0)), /exceeds the limit/, 'stays failed');
+  // pushEach lets the limit change between two frames of one chunk (raised after the hello)
+  const r5 = new FrameReader({ maxFrameBytes: 64 });
+  const big = frame(new Uint8Array(5000));
+  const sizes: number[] = [];
+  r5.pushEach(Buffer.concat([frame(encodeCmd(hello)), big]), (p) => {
+    sizes.push(p.length);
+    r5.setMaxFrameBytes(10_000);
+  });
+  assert.deepEqual(sizes, [encodeCmd(hello).length, 5000]);
   const r4 = new FrameReader({ maxFrameBytes: 1000 });
   assert.throws(() => r4.push(frame(new Uint8Array(1001))), (e: unknown) => (e as ProtocolError).code === 'ERR_FRAME_TOO_LARGE');
 });

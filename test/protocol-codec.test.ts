@@ -134,6 +134,10 @@ test('text fields are strictly validated UTF-8 naming the field; raw-byte fields
   refuses(() => encodeCmd({ type: 'failure', message: 'a\ud800' }), 'ERR_PROTOCOL_INVALID_VALUE', /Failure\.message/);
   refuses(() => encodeCmd({ type: 'nope' } as unknown as Cmd), 'ERR_PROTOCOL_INVALID_VALUE');
   refuses(() => encodeCmd({ type: 'client-hello', kind: 'client', version: 1.5 }), 'ERR_PROTOCOL_INVALID_VALUE');
+  refuses(() => encodeCmd({ type: 'client-hello', kind: 'client', version: 'x' as unknown as number }), 'ERR_PROTOCOL_INVALID_VALUE');
+  refuses(() => encodeCmd({ type: 'reschedule', name: 'a', next: 'tomorrow' as unknown as Date }), 'ERR_PROTOCOL_INVALID_VALUE', /Reschedule\.next/);
+  refuses(() => encodeCmd({ type: 'unschedule', name: undefined as unknown as string }), 'ERR_PROTOCOL_INVALID_VALUE', /Unschedule\.name/);
+  refuses(() => encodeCmd({ type: 'job-finished', uuid, result: { type: 'exited', code: 0 }, files: [{ path: 'a', data: 'text' as unknown as Uint8Array }] }), 'ERR_PROTOCOL_INVALID_VALUE', /files\[0\]\.data/);
 });
 
 test('uuids: text form, raw bytes, v4', () => {

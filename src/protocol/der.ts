@@ -282,7 +282,7 @@ export function utf8(s: string, field: string): DerNode {
 }
 
 export function integer(v: number | bigint, field: string): DerNode {
-  if (typeof v === 'number' && !Number.isSafeInteger(v)) {
+  if ((typeof v !== 'number' && typeof v !== 'bigint') || (typeof v === 'number' && !Number.isSafeInteger(v))) {
     throw new ProtocolError(E.INVALID_VALUE, `${field}: ${v} is not a safe integer`, { field });
   }
   let x = BigInt(v);
