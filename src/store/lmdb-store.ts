@@ -1,0 +1,149 @@
+// The store over LMDB (lmdb-js) in `<dir>/lmdb`: one environment, one named sub-database per record
+// kind (src/store/lmdb-keys.ts). The web frontend shares the environment: it opens its own named
+// sub-databases with `store.openSubDb(name)` (any name not starting with "store/"), or uses
+// `store.root` directly. A second process (`builder inspect --state`) may open the same directory
+// with `{ readOnly: true }` while the server writes.
+import { mkdirSync, existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { open, type Database, type DatabaseOptions, type RootDatabase } from 'lmdb';
+import { StoreError, storeErrors } from '../errors/store-error.ts';
+import { STORE_DB_PREFIX, STORE_DBS, type StoreDbName } from './lmdb-keys.ts';
+import { LmdbOps, type StoreDbs } from './lmdb-ops.ts';
+import { DEFAULT_HISTORY_LIMIT, META_SCHEMA_VERSION, type Store, type StoreTx } from './store.ts';
+
+export const STORE_SCHEMA_VERSION = 1;
+/** The environment's folder inside the server's --dir (shared with src/web/open-root.ts). */
+export const LMDB_SUBDIR = 'lmdb';
+/** Sub-databases an environment handle may open: ours (12) and the web frontend's. */
+export const MAX_DBS = 64;
+
+export interface LmdbStoreOptions {
+  /** open without writing: for `builder inspect --state` beside a running server */
+  readOnly?: boolean;
+  /** runs kept per job name (default 50) */
+  historyLimit?: number;
+}
+
+export interface LmdbStore extends Store {
+  /** the LMDB environment, shared with the web frontend */
+  readonly root: RootDatabase;
+  /** a named sub-database of the same environment for another part (the web frontend); names starting with "store/" are refused */
+  openSubDb<V = any>(name: string, options?: DatabaseOptions): Database<V, any>;
+  /** read-only handles: see the writer's latest commits now rather than at the next event turn */
+  refresh(): void;
+}
+
+export async function openLmdbStore(dir: string, opts: LmdbStoreOptions = {}): Promise<LmdbStore> {
+  const readOnly = opts.readOnly ?? false;
+  const historyLimit = opts.historyLimit ?? DEFAULT_HISTORY_LIMIT;
+  if (!Number.isInteger(historyLimit) || historyLimit < 1)
+    throw storeErrors.invalid(`historyLimit must be a positive integer, not ${historyLimit}`);
+  const path = join(dir, LMDB_SUBDIR);
+  let root: RootDatabase;
+  try {
+    if (readOnly) {
+      if (!existsSync(path)) throw new Error(`${path} does not exist`);
+    } else {
+      mkdirSync(path, { recursive: true });
+    }
+    // never noSync: every commit is flushed before its promise resolves (see transaction)
+    root = open({ path, maxDbs: MAX_DBS, readOnly });
+  } catch (e) {
+    throw storeErrors.open(dir, e);
+  }
+  let dbs: StoreDbs;
+  try {
+    dbs = {} as StoreDbs;
+    for (const key of Object.keys(STORE_DBS) as StoreDbName[]) {
+      // plain msgpack maps (no shared record structures): safe with aborted transactions and other processes
+      dbs[key] = root.openDB({ name: STORE_DBS[key], encoder: { useRecords: false } } as DatabaseOptions & { name: string });
+    }
+  } catch (e) {
+    await root.close().catch(() => undefined);
+    throw storeErrors.open(dir, e);
+  }
+  const store = new LmdbStoreImpl(dir, root, dbs, readOnly, historyLimit);
+  try {
+    await store.checkSchema();
+  } catch (e) {
+    await store.close();
+    throw e;
+  }
+  return store;
+}
+
+class LmdbStoreImpl extends LmdbOps implements LmdbStore {
+  private closed = false;
+
+  constructor(
+    readonly dir: string,
+    readonly root: RootDatabase,
+    private readonly stores: StoreDbs,
+    readonly readOnly: boolean,
+    readonly historyLimit: number,
+  ) {
+    super(stores, false, historyLimit, readOnly ? 'opened read-only' : 'write outside a transaction');
+  }
+
+  async checkSchema(): Promise<void> {
+    const found = this.getMeta(META_SCHEMA_VERSION);
+    if (found === undefined) {
+      if (!this.readOnly) await this.transaction((tx) => tx.setMeta(META_SCHEMA_VERSION, STORE_SCHEMA_VERSION));
+      return;
+    }
+    if (typeof found !== 'number' || found > STORE_SCHEMA_VERSION) throw storeErrors.schema(found, STORE_SCHEMA_VERSION);
+  }
+
+  async transaction<T>(fn: (tx: StoreTx) => T): Promise<T> {
+    if (this.closed) throw storeErrors.closed();
+    if (this.readOnly) throw storeErrors.readOnly('run a transaction (opened read-only)');
+    let result: T | undefined;
+    let failure: unknown;
+    // a child transaction is rolled back when its callback throws (a plain async one is not)
+    await this.root.childTransaction(() => {
+      const tx = new LmdbOps(this.stores, true, this.historyLimit);
+      try {
+        const r = fn(tx);
+        if (isThenable(r)) {
+          (r as PromiseLike<unknown>).then(undefined, () => undefined);
+          throw storeErrors.asyncTransaction();
+        }
+        result = r;
+      } catch (e) {
+        failure = e;
+        throw e;
+      } finally {
+        tx.revoke();
+      }
+    }).catch((e: unknown) => {
+      throw failure ?? e;
+    });
+    await this.root.flushed;
+    return result as T;
+  }
+
+  openSubDb<V = any>(name: string, options: DatabaseOptions = {}): Database<V, any> {
+    if (this.closed) throw storeErrors.closed();
+    if (typeof name !== 'string' || name.length === 0) throw storeErrors.invalid('a sub-database needs a name');
+    if (name.startsWith(STORE_DB_PREFIX)) throw storeErrors.reservedName(name);
+    return this.root.openDB<V, any>({ ...options, name } as DatabaseOptions & { name: string });
+  }
+
+  refresh(): void {
+    if (this.closed) throw storeErrors.closed();
+    this.root.resetReadTxn();
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    if (!this.readOnly) await this.root.flushed;
+    await this.root.close();
+  }
+}
+
+function isThenable(v: unknown): boolean {
+  return typeof v === 'object' && v !== null && typeof (v as { then?: unknown }).then === 'function';
+}
+
+export { StoreError };
