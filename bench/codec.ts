@@ -54,6 +54,14 @@ async function jobFinished(): Promise<void> {
   const [, td] = time(() => {
     for (let i = 0; i < reps; i++) decodeCmd(der);
   });
+  const wire = frame(der);
+  const [, tw] = time(() => {
+    for (let i = 0; i < reps; i++) {
+      const r = new FrameReader({ maxFrameBytes: 256 * MiB });
+      for (let p = 0; p < wire.length; p += 65536) for (const payload of r.push(wire.subarray(p, p + 65536))) decodeCmd(payload);
+    }
+  });
+  console.log(`JobFinished ${size / MiB} MiB from the wire in 64 KiB chunks (frame reassembly + decode): ${fmt(mb / tw)} MB/s`);
   await encodeCmdOffThread(cmd); // start the pool's threads
   const t0 = performance.now();
   await encodeCmdOffThread(cmd);
