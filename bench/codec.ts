@@ -54,6 +54,7 @@ async function jobFinished(): Promise<void> {
   const [, td] = time(() => {
     for (let i = 0; i < reps; i++) decodeCmd(der);
   });
+  const mb = (size / MiB) * reps;
   const wire = frame(der);
   const [, tw] = time(() => {
     for (let i = 0; i < reps; i++) {
@@ -66,7 +67,6 @@ async function jobFinished(): Promise<void> {
   const t0 = performance.now();
   await encodeCmdOffThread(cmd);
   const tp = (performance.now() - t0) / 1000;
-  const mb = (size / MiB) * reps;
   console.log(`JobFinished ${size / MiB} MiB: encode ${fmt(mb / te)} MB/s, decode ${fmt(mb / td)} MB/s (views, no copy), pool encode incl. transfer ${fmt(size / MiB / tp)} MB/s`);
 }
 
