@@ -18,9 +18,11 @@ export class ProcessSandbox implements Sandbox {
   readonly name = 'process' as const;
   constructor(private readonly options: ProcessSandboxOptions = {}) {}
 
-  async check(): Promise<void> {
-    // /bin/sh is all it needs; unshare only when jobs get no network, and that is checked per job.
+  async check(jobs: { network?: boolean } = {}): Promise<void> {
     await probe(['/bin/sh', '-c', 'true'], 'the process sandbox needs /bin/sh');
+    if (!jobs.network) {
+      await probe([...unshareNet(), 'true'], 'the process sandbox cannot take the network away from jobs here (pass --network, or use bwrap or docker)');
+    }
   }
 
   async run(spec: RunSpec, onLine: OnLine, signal: AbortSignal): Promise<RunOutcome> {
@@ -29,7 +31,7 @@ export class ProcessSandbox implements Sandbox {
       throw new SandboxError('ERR_SANDBOX_SPEC', 'the process sandbox cannot enforce memory, CPU or process limits: use bwrap or docker');
     }
     const argv = jobShellArgv(spec.script);
-    if (!spec.network) argv.unshift('unshare', '--net', ...(process.getuid?.() === 0 ? [] : ['--map-root-user']));
+    if (!spec.network) argv.unshift(...unshareNet());
     return runSpawned(
       { argv, cwd: spec.dir, env: { ...process.env, ...spec.env }, directChild: true },
       spec.timeoutMs,
@@ -38,4 +40,9 @@ export class ProcessSandbox implements Sandbox {
       { clock: this.options.clock ?? systemClock, maxLineBytes: this.options.maxLineBytes },
     );
   }
+}
+
+/** A new network namespace with only a loopback that is down: as root directly, otherwise in a user namespace. */
+function unshareNet(): string[] {
+  return ['unshare', '--net', ...(process.getuid?.() === 0 ? [] : ['--map-root-user'])];
 }

@@ -40,8 +40,8 @@ export type OnLine = (line: Uint8Array) => void;
 export interface Sandbox {
   readonly name: SandboxName;
   run(spec: RunSpec, onLine: OnLine, signal: AbortSignal): Promise<RunOutcome>;
-  /** Rejects with a SandboxError saying what is missing when the sandbox cannot run jobs here. */
-  check(): Promise<void>;
+  /** Rejects with a SandboxError saying what is missing when the sandbox cannot run such jobs here. */
+  check(jobs?: { network?: boolean }): Promise<void>;
   /** Releases whatever the sandbox still holds (containers, processes); safe to call more than once. */
   cleanup?(): Promise<void>;
 }

@@ -39,6 +39,12 @@ whenAvailable('bwrap', bwrapProblem(), () => {
     await assert.rejects(new BwrapSandbox({ bwrap: '/nonexistent/bwrap' }).check(), { code: 'ERR_SANDBOX_SPAWN' });
   });
 
+  test('a runner that cannot start is a failed outcome naming it', async () => {
+    const r = await runScript({ ...options, make: (clock: TestClock) => new BwrapSandbox({ clock, bwrap: '/nonexistent/bwrap' }) }, 'true\n');
+    assert.equal(r.outcome.type, 'failed');
+    assert.match((r.outcome as { message: string }).message, /cannot start \/nonexistent\/bwrap/);
+  });
+
   test('bwrap argv shares the network only when asked', () => {
     const base = { dir: '/tmp/x', script: 'script.sh', timeoutMs: 1 };
     assert.ok(!bwrapArgv({ ...base, network: false }).includes('--share-net'));

@@ -12,6 +12,11 @@ const options = {
 
 conformance(options);
 
+test('check() passes here, with and without network for the jobs', async () => {
+  await new ProcessSandbox().check();
+  await new ProcessSandbox().check({ network: true });
+});
+
 test('the process sandbox refuses limits it cannot enforce', async () => {
   await assert.rejects(runScript(options, 'true\n', { spec: { limits: { memoryBytes: 1 << 20 } } }), { code: 'ERR_SANDBOX_SPEC' });
 });

@@ -100,7 +100,7 @@ export default async function worker(argv: string[]): Promise<number> {
   }
 
   try {
-    await options.sandbox.check();
+    await options.sandbox.check({ network: options.network });
   } catch (err) {
     process.stderr.write(`builder worker: ${(err as Error).message}\n`);
     return 1;
