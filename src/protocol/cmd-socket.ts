@@ -187,7 +187,7 @@ export class CmdSocket implements AsyncIterable<Cmd> {
   async close(): Promise<void> {
     await this.sendChain;
     const s = this.socket;
-    if (s.destroyed) return;
+    if (s.destroyed || s.writableFinished) return;
     await new Promise<void>((resolve) => {
       const done = (): void => {
         s.off('finish', done);
