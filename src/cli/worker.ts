@@ -16,6 +16,7 @@ back the result and artifacts. One job and exit by default (as the original; a s
       --sandbox NAME          process | bwrap | docker (default process)
       --image IMAGE           container image for --sandbox docker (required there)
       --network               let jobs reach the network (default: no network)
+      --docker-network MODE   docker network of jobs given --network (default bridge; host, or a network name)
       --memory BYTES          memory limit, docker only (suffixes k, m, g; default none)
       --cpus N                CPU limit, docker only (default none)
       --pids N                process count limit, docker only (default none)
@@ -53,6 +54,7 @@ export default async function worker(argv: string[]): Promise<number> {
         sandbox: { type: 'string' },
         image: { type: 'string' },
         network: { type: 'boolean' },
+        'docker-network': { type: 'string' },
         memory: { type: 'string' },
         cpus: { type: 'string' },
         pids: { type: 'string' },
@@ -86,7 +88,7 @@ export default async function worker(argv: string[]): Promise<number> {
       host,
       port,
       platform,
-      sandbox: createSandbox({ name, image: values.image }),
+      sandbox: createSandbox({ name, image: values.image, dockerNetworkMode: values['docker-network'] }),
       loop: values.loop ?? false,
       network: values.network ?? false,
       limits: anyLimit ? limits : undefined,
