@@ -4,7 +4,13 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
+import Docker from 'dockerode';
+import { BwrapSandbox } from '../sandbox/bwrap.ts';
+import { DockerSandbox } from '../sandbox/docker.ts';
 import { ProcessSandbox } from '../sandbox/process.ts';
+import type { Sandbox } from '../sandbox/sandbox.ts';
+import { whenAvailable } from './sandbox-conformance.ts';
 import { encodeCmd, decodeCmd } from '../src/protocol/cmd-codec.ts';
 import { uuidFromString } from '../src/protocol/uuid.ts';
 import { TestClock } from '../src/scheduler/clock.ts';
@@ -13,7 +19,7 @@ import { RawServer, vector, type RawConnection } from './worker-raw-server.ts';
 
 async function withWorker(
   script: (connection: RawConnection) => Promise<void>,
-  options: { clock?: TestClock } = {},
+  options: { clock?: TestClock; sandbox?: Sandbox } = {},
 ): Promise<{ end: SessionEnd; log: string[]; leftInTmp: string[] }> {
   const server = await new RawServer().listen();
   const tmpRoot = mkdtempSync(join(tmpdir(), 'builder-worker-test-'));
@@ -23,7 +29,7 @@ async function withWorker(
       host: '127.0.0.1',
       port: server.port,
       platform: 'test',
-      sandbox: new ProcessSandbox({ clock: options.clock }),
+      sandbox: options.sandbox ?? new ProcessSandbox({ clock: options.clock }),
       tmpRoot,
       log: (m) => log.push(m),
     });
@@ -33,6 +39,7 @@ async function withWorker(
   } finally {
     await server.close();
     rmSync(tmpRoot, { recursive: true, force: true });
+    await options.sandbox?.cleanup?.();
   }
 }
 
@@ -69,16 +76,36 @@ test('the vector job: hello, request, schedule, output, finished', async () => {
   assert.deepEqual(leftInTmp, []);
 });
 
-test('JobFinished with a binary artifact is byte for byte the original', async () => {
+async function binaryArtifactConversation(sandbox?: Sandbox): Promise<void> {
   const uuid = uuidFromString('f47ac10b-58cc-4372-a567-0e02b2c3d479');
   const script = "echo hello\necho\necho data > out.txt\nmkdir bin\nprintf '\\177ELF\\002\\001\\001\\000\\377\\376' > bin/hello.hvt\nln -s out.txt link.txt\n";
   let frames: Buffer[] = [];
-  await withWorker(async (c) => {
-    await handshake(c);
-    c.send(encodeCmd({ type: 'job-schedule', uuid, job: { type: 'script', name: 'hello-job', script, platform: 'test' } }));
-    frames = await rest(c);
-  });
+  const { leftInTmp } = await withWorker(
+    async (c) => {
+      await handshake(c);
+      c.send(encodeCmd({ type: 'job-schedule', uuid, job: { type: 'script', name: 'hello-job', script, platform: 'test' } }));
+      frames = await rest(c);
+    },
+    { sandbox },
+  );
   assert.deepEqual(frames, [vector('output'), vector('output_empty'), vector('job_finished_exited')]);
+  assert.deepEqual(leftInTmp, []);
+}
+
+test('JobFinished with a binary artifact is byte for byte the original', () => binaryArtifactConversation());
+
+const bwrapProbe = spawnSync('bwrap', ['--die-with-parent', '--unshare-all', '--ro-bind', '/', '/', 'true']);
+whenAvailable('bwrap', bwrapProbe.error?.message ?? (bwrapProbe.status === 0 ? undefined : `exit ${bwrapProbe.status}`), () => {
+  test('the same conversation from the bwrap sandbox', () => binaryArtifactConversation(new BwrapSandbox()));
+});
+
+const docker = new Docker({ socketPath: '/var/run/docker.sock' });
+const dockerProblem = await docker.ping().then(
+  () => undefined,
+  (err: Error) => err.message,
+);
+whenAvailable('docker', dockerProblem, () => {
+  test('the same conversation from the docker sandbox', () => binaryArtifactConversation(new DockerSandbox({ image: process.env.BUILDER_TEST_IMAGE ?? 'builder-busybox:latest', docker })));
 });
 
 test('a nonzero exit keeps the files: job_finished_exited_nonzero', async () => {
