@@ -258,7 +258,7 @@ export class BuildStore {
   /** Retention: marks the matching builds deleted, keeps their metadata and hashes, unlinks unshared files. */
   vacuum(policy: VacuumPolicy): Promise<BuildRecord[]> {
     return this.serial(async () => {
-      const victims = this.selectVictims(policy);
+      const victims = this.plan(policy);
       const orphans: string[] = [];
       const now = Date.now();
       this.root.transactionSync(() => {
@@ -291,7 +291,8 @@ export class BuildStore {
     });
   }
 
-  private selectVictims(p: VacuumPolicy): BuildRecord[] {
+  /** The builds a policy would remove, without removing them. */
+  plan(p: VacuumPolicy): BuildRecord[] {
     const jobs = p.job ? [p.job] : this.jobNames();
     const victims: BuildRecord[] = [];
     for (const job of jobs) {

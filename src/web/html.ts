@@ -79,7 +79,7 @@ export function page(title: string, body: Html, opts: { live?: boolean } = {}): 
 <a class="brand" href="/">builder</a>
 <nav><a href="/">Jobs</a> <a href="/all-builds">All</a> <a href="/failed-builds">Failed</a> <a href="/live">Live</a></nav>
 <form class="search" action="/hash" method="get" role="search">
-<input name="sha256" placeholder="SHA-256 of an artifact" pattern="[0-9a-fA-F]{64}" required aria-label="SHA-256 of an artifact">
+<input name="sha256" placeholder="SHA-256 of an artifact" required spellcheck="false" autocomplete="off" aria-label="SHA-256 of an artifact">
 <button type="submit">Find</button>
 </form>
 </header>

@@ -1,0 +1,39 @@
+// `builder access add|remove USER JOB`: which jobs a restricted upload user may upload to.
+import { BuilderError } from '../errors/builder-error.ts';
+import { openRoot } from '../web/open-root.ts';
+import { parseFlags } from '../web/cli-flags.ts';
+import { UserStore } from '../web/users.ts';
+
+const usage = `usage: builder access [--dir=data] add|remove USER JOB`;
+
+export default async function access(argv: string[]): Promise<number> {
+  let f;
+  try {
+    f = parseFlags(argv, ['dir'], ['help']);
+  } catch (e) {
+    process.stderr.write(`builder access: ${(e as Error).message}\n${usage}\n`);
+    return 2;
+  }
+  if (f.switches.has('help')) {
+    process.stdout.write(usage + '\n');
+    return 0;
+  }
+  const [cmd, name, job, ...extra] = f.positionals;
+  if ((cmd !== 'add' && cmd !== 'remove') || !name || !job || extra.length > 0) {
+    process.stderr.write(usage + '\n');
+    return 2;
+  }
+  const root = openRoot(f.values.get('dir') ?? 'data');
+  try {
+    const users = new UserStore(root);
+    if (cmd === 'add') await users.grant(name, job);
+    else await users.revoke(name, job);
+    return 0;
+  } catch (e) {
+    if (!(e instanceof BuilderError)) throw e;
+    process.stderr.write(`builder access: ${e.message}\n`);
+    return 1;
+  } finally {
+    await root.close();
+  }
+}

@@ -1,0 +1,49 @@
+// `builder web`: the web frontend alone (no scheduler attached: no live page), on a data directory.
+import { openRoot } from '../web/open-root.ts';
+import { parseFlags, UsageError } from '../web/cli-flags.ts';
+import { startWebServer } from '../web/web-server.ts';
+import { DEFAULT_MAX_UPLOAD_BYTES } from '../web/upload.ts';
+
+const usage = `usage: builder web [--ip=127.0.0.1] [--port=3000] [--dir=data] [--config-dir=/etc/builder-web] [--max-upload-bytes=${DEFAULT_MAX_UPLOAD_BYTES}]
+
+Serves the builds of --dir (its LMDB store and _artifacts/) and accepts builder-web uploads at POST /upload.
+Upload hooks: executable <config-dir>/upload-hooks/*.sh.`;
+
+export default async function web(argv: string[]): Promise<number> {
+  let f;
+  try {
+    f = parseFlags(argv, ['ip', 'port', 'dir', 'config-dir', 'max-upload-bytes'], ['help']);
+    if (f.switches.has('help')) {
+      process.stdout.write(usage + '\n');
+      return 0;
+    }
+    if (f.positionals.length > 0) throw new UsageError(`unexpected argument ${f.positionals[0]}`);
+  } catch (e) {
+    process.stderr.write(`builder web: ${(e as Error).message}\n${usage}\n`);
+    return 2;
+  }
+  const port = Number(f.values.get('port') ?? 3000);
+  const maxUploadBytes = Number(f.values.get('max-upload-bytes') ?? DEFAULT_MAX_UPLOAD_BYTES);
+  if (!Number.isInteger(port) || port < 0 || port > 65535 || !Number.isInteger(maxUploadBytes) || maxUploadBytes < 1) {
+    process.stderr.write(`builder web: bad --port or --max-upload-bytes\n${usage}\n`);
+    return 2;
+  }
+  const dir = f.values.get('dir') ?? 'data';
+  const root = openRoot(dir);
+  const server = await startWebServer({
+    host: f.values.get('ip') ?? '127.0.0.1',
+    port,
+    dataDir: dir,
+    root,
+    configDir: f.values.get('config-dir') ?? '/etc/builder-web',
+    maxUploadBytes,
+  });
+  process.stdout.write(`builder web: listening on ${server.address.url}\n`);
+  await new Promise<void>((resolve) => {
+    process.once('SIGINT', resolve);
+    process.once('SIGTERM', resolve);
+  });
+  await server.close();
+  await root.close();
+  return 0;
+}
