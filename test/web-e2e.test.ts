@@ -161,7 +161,7 @@ test("a running job's console updates live, with its lifecycle", async () => {
   await page.waitForURL(`${url}/live/${uuid}`);
   await page.locator('#console', { hasText: '1.000s:line one' }).waitFor();
   // the page is subscribed before we go on: lines from now on arrive only through the stream
-  await page.waitForFunction(() => document.getElementById('console')?.childElementCount === 1);
+  await page.waitForFunction("document.getElementById('console')?.childElementCount === 1");
   while (live.listeners(uuid) === 0) await new Promise((r) => setTimeout(r, 20));
   live.line(uuid, 2_500_000_000n, 'line two arrives live');
   await page.locator('#console', { hasText: '2.500s:line two arrives live' }).waitFor();
