@@ -1,4 +1,5 @@
 // `builder web`: the web frontend alone (no scheduler attached: no live page), on a data directory.
+import { destroyPool } from '../pool/pool.ts';
 import { openRoot } from '../web/open-root.ts';
 import { parseFlags, UsageError } from '../web/cli-flags.ts';
 import { startWebServer } from '../web/web-server.ts';
@@ -45,5 +46,6 @@ export default async function web(argv: string[]): Promise<number> {
   });
   await server.close();
   await root.close();
+  await destroyPool();
   return 0;
 }
