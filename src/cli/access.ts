@@ -23,7 +23,8 @@ export default async function access(argv: string[]): Promise<number> {
     process.stderr.write(usage + '\n');
     return 2;
   }
-  const root = openRoot(f.values.get('dir') ?? 'data');
+  const store = await openRoot(f.values.get('dir') ?? 'data');
+  const root = store.root;
   try {
     const users = new UserStore(root);
     if (cmd === 'add') await users.grant(name, job);
@@ -34,6 +35,6 @@ export default async function access(argv: string[]): Promise<number> {
     process.stderr.write(`builder access: ${e.message}\n`);
     return 1;
   } finally {
-    await root.close();
+    await store.close();
   }
 }

@@ -37,7 +37,8 @@ export default async function user(argv: string[]): Promise<number> {
     process.stderr.write(`${usage}\n`);
     return 2;
   }
-  const root = openRoot(f.values.get('dir') ?? 'data');
+  const store = await openRoot(f.values.get('dir') ?? 'data');
+  const root = store.root;
   try {
     const users = new UserStore(root);
     switch (cmd) {
@@ -73,6 +74,6 @@ export default async function user(argv: string[]): Promise<number> {
     process.stderr.write(`builder user: ${e.message}\n`);
     return 1;
   } finally {
-    await root.close();
+    await store.close();
   }
 }

@@ -51,15 +51,16 @@ export default async function vacuum(argv: string[]): Promise<number> {
     process.stderr.write(`builder vacuum: ${(e as Error).message}\n${usage}\n`);
     return 2;
   }
-  const root = openRoot(dir);
+  const store = await openRoot(dir);
+  const root = store.root;
   try {
-    const store = buildStoreFor(root, dir);
-    const builds = dryRun ? store.plan(policy) : await store.vacuum(policy);
+    const web = buildStoreFor(root, dir);
+    const builds = dryRun ? web.plan(policy) : await web.vacuum(policy);
     for (const b of builds) process.stdout.write(`${dryRun ? 'would remove' : 'removed'} ${b.job} ${b.platform} ${b.uuid} ${new Date(b.start).toISOString()}\n`);
     process.stdout.write(`${builds.length} build${builds.length === 1 ? '' : 's'} ${dryRun ? 'to remove' : 'removed'}\n`);
     return 0;
   } finally {
-    await root.close();
+    await store.close();
     await destroyPool();
   }
 }

@@ -30,7 +30,8 @@ export default async function web(argv: string[]): Promise<number> {
     return 2;
   }
   const dir = f.values.get('dir') ?? 'data';
-  const root = openRoot(dir);
+  const store = await openRoot(dir);
+  const root = store.root;
   const server = await startWebServer({
     host: f.values.get('ip') ?? '127.0.0.1',
     port,
@@ -45,7 +46,7 @@ export default async function web(argv: string[]): Promise<number> {
     process.once('SIGTERM', resolve);
   });
   await server.close();
-  await root.close();
+  await store.close();
   await destroyPool();
   return 0;
 }

@@ -13,6 +13,9 @@ import { webErrors } from '../errors/web-error.ts';
 import { defaultHasher, type Hasher } from './hasher.ts';
 
 const MAX = Number.MAX_SAFE_INTEGER;
+// plain msgpack maps, no shared record structures, as the server's store: safe with aborted
+// transactions and with other processes (builder vacuum beside a running server)
+export const PLAIN = { encoder: { useRecords: false } } as const;
 type Key = (string | number)[];
 
 function isSkipped(path: string): boolean {
@@ -51,15 +54,15 @@ export class BuildStore {
   ) {
     this.artifacts = new ArtifactStore(dataDir);
     this.hasher = hasher ?? defaultHasher;
-    this.builds = root.openDB<BuildRecord, string>({ name: 'web-build' });
-    this.jobs = root.openDB<JobRecord, string>({ name: 'web-job' });
-    this.byJob = root.openDB<null, Key>({ name: 'web-job-build' });
-    this.byHash = root.openDB<string, Key>({ name: 'web-hash' });
-    this.byMain = root.openDB<string, Key>({ name: 'web-main' });
-    this.byInput = root.openDB<string, Key>({ name: 'web-input' });
-    this.failed = root.openDB<string, Key>({ name: 'web-failed' });
-    this.latest = root.openDB<string, Key>({ name: 'web-latest' });
-    this.blobRefs = root.openDB<number, string>({ name: 'web-blob-ref' });
+    this.builds = root.openDB<BuildRecord, string>({ name: 'web-build', ...PLAIN });
+    this.jobs = root.openDB<JobRecord, string>({ name: 'web-job', ...PLAIN });
+    this.byJob = root.openDB<null, Key>({ name: 'web-job-build', ...PLAIN });
+    this.byHash = root.openDB<string, Key>({ name: 'web-hash', ...PLAIN });
+    this.byMain = root.openDB<string, Key>({ name: 'web-main', ...PLAIN });
+    this.byInput = root.openDB<string, Key>({ name: 'web-input', ...PLAIN });
+    this.failed = root.openDB<string, Key>({ name: 'web-failed', ...PLAIN });
+    this.latest = root.openDB<string, Key>({ name: 'web-latest', ...PLAIN });
+    this.blobRefs = root.openDB<number, string>({ name: 'web-blob-ref', ...PLAIN });
   }
 
   /** Blob writes and their reference counts go one at a time, so retention never unlinks a blob being reused. */

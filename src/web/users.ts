@@ -3,6 +3,7 @@
 import { randomBytes, scrypt as scryptCb, timingSafeEqual, type ScryptOptions } from 'node:crypto';
 import type { Database, RootDatabase } from 'lmdb';
 import { webErrors } from '../errors/web-error.ts';
+import { PLAIN } from './build-store.ts';
 
 export interface UserRecord {
   name: string;
@@ -41,8 +42,8 @@ export class UserStore {
   private readonly access: Database<true, string[]>;
 
   constructor(root: RootDatabase) {
-    this.users = root.openDB<UserRecord, string>({ name: 'web-user' });
-    this.access = root.openDB<true, string[]>({ name: 'web-access' });
+    this.users = root.openDB<UserRecord, string>({ name: 'web-user', ...PLAIN });
+    this.access = root.openDB<true, string[]>({ name: 'web-access', ...PLAIN });
   }
 
   get(name: string): UserRecord | undefined {

@@ -4,7 +4,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { request } from 'node:http';
-import { open, type RootDatabase } from 'lmdb';
+import type { RootDatabase } from 'lmdb';
+import { openLmdbStore } from '../../src/store/lmdb-store.ts';
 import { randomUuid } from '../../src/protocol/uuid.ts';
 import type { Exec, File } from '../../src/protocol/types.ts';
 
@@ -51,15 +52,15 @@ export interface TempEnv {
   cleanup(): Promise<void>;
 }
 
-/** An LMDB environment opened the way the server's store opens it, in a fresh temp directory. */
+/** The server's LMDB store in a fresh temp directory; the web keeps its sub-databases in the same environment. */
 export async function tempEnv(): Promise<TempEnv> {
   const dir = await mkdtemp(join(tmpdir(), 'builder-web-'));
-  const root = open({ path: join(dir, 'db'), maxDbs: 64 });
+  const store = await openLmdbStore(dir);
   return {
     dir,
-    root,
+    root: store.root,
     cleanup: async () => {
-      await root.close();
+      await store.close();
       await rm(dir, { recursive: true, force: true });
     },
   };
