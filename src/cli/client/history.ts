@@ -5,7 +5,8 @@ import { usageError, type ClientCommand } from './command.ts';
 import { call } from './session.ts';
 import { resultStyle } from './style.ts';
 import { section } from './table.ts';
-import { absoluteTime, relativeTime, span } from './time-text.ts';
+import { absoluteTime, relativeTime } from './time-text.ts';
+import { formatDuration } from './duration.ts';
 
 const command: ClientCommand = {
   name: 'history',
@@ -37,7 +38,7 @@ const command: ClientCommand = {
       section(
         `HISTORY OF ${name}`,
         ['UUID', 'PLATFORM', 'STARTED', 'DURATION', 'RESULT'],
-        entries.map((h) => [h.uuid, h.platform, `${absoluteTime(h.startedAt)} (${relativeTime(h.startedAt, now)})`, span(h.finishedAt - h.startedAt), resultStyle(style, h.resultText)]),
+        entries.map((h) => [h.uuid, h.platform, `${absoluteTime(h.startedAt)} (${relativeTime(h.startedAt, now)})`, formatDuration(BigInt(Math.max(0, Math.round(h.finishedAt - h.startedAt))) * 1_000_000n), resultStyle(style, h.resultText)]),
         style,
       ),
     );
