@@ -142,7 +142,7 @@ export class BuildStore {
     } else {
       this.failed.putSync([b.start, b.uuid], b.job);
     }
-    if (b.inputId) this.byInput.putSync([b.inputId, b.start, b.uuid], b.mainBinary?.sha256 ?? '');
+    if (b.inputId) this.byInput.putSync([b.job, b.inputId, b.start, b.uuid], b.mainBinary?.sha256 ?? '');
     for (const sha of new Set(blobShas)) this.blobRefs.putSync(sha, (this.blobRefs.get(sha) ?? 0) + 1);
   }
 
@@ -213,14 +213,14 @@ export class BuildStore {
     return out;
   }
 
-  /** Builds with the same input id but another (or no) main binary: not reproducible. */
+  /** Builds of the same job with the same input id but another (or no) main binary: not reproducible. */
   sameInputDifferentOutput(b: BuildRecord): BuildRecord[] {
     if (!b.inputId) return [];
     const out: BuildRecord[] = [];
-    const range = this.byInput.getRange({ start: [b.inputId, MAX], end: [b.inputId, -MAX], reverse: true });
+    const range = this.byInput.getRange({ start: [b.job, b.inputId, MAX], end: [b.job, b.inputId, -MAX], reverse: true });
     for (const { key, value: main } of range) {
-      if (key[2] === b.uuid || main === (b.mainBinary?.sha256 ?? '')) continue;
-      const other = this.builds.get(key[2] as string);
+      if (key[3] === b.uuid || main === (b.mainBinary?.sha256 ?? '')) continue;
+      const other = this.builds.get(key[3] as string);
       if (other && !other.deleted) out.push(other);
     }
     return out;
@@ -272,7 +272,7 @@ export class BuildStore {
           this.byJob.removeSync([b.job, b.start, b.uuid]);
           if (b.mainBinary) this.byMain.removeSync([b.mainBinary.sha256, b.start, b.uuid]);
           else this.failed.removeSync([b.start, b.uuid]);
-          if (b.inputId) this.byInput.removeSync([b.inputId, b.start, b.uuid]);
+          if (b.inputId) this.byInput.removeSync([b.job, b.inputId, b.start, b.uuid]);
           const shas = new Set([...b.artifacts, ...b.extraFiles].map((a) => a.sha256).concat(b.console.sha256));
           for (const sha of shas) {
             const n = (this.blobRefs.get(sha) ?? 1) - 1;
