@@ -1,0 +1,155 @@
+// The error paths of the client commands as real processes: the server unreachable (one line naming the
+// address and the cause, exit 1), a server that hangs up, bad command lines (usage, exit 2), --help.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import net from 'node:net';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { CLIENT_ALIAS, runCli, startServerProcess } from './helpers/cli-process.ts';
+
+const COMMANDS: [string, string[]][] = [
+  ['schedule', ['n', 'p', new URL(import.meta.url).pathname]],
+  ['orb-build', ['n', 'pkg']],
+  ['unschedule', ['n']],
+  ['reschedule', ['n', '2030-01-01T00:00:00Z']],
+  ['execute', ['n']],
+  ['info', []],
+  ['observe', ['00000000-0000-4000-8000-000000000000']],
+  ['observe-latest', []],
+  ['drop-platform', ['p']],
+  ['undrop-platform', ['p']],
+  ['history', ['n']],
+];
+
+async function closedPort(): Promise<number> {
+  const s = net.createServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+  const port = (s.address() as net.AddressInfo).port;
+  await new Promise<void>((r) => s.close(() => r()));
+  return port;
+}
+
+test('server unreachable: every command prints one line naming the address and the cause, exit 1', async () => {
+  const port = await closedPort();
+  const results = await Promise.all(COMMANDS.map(([cmd, args]) => runCli([cmd, ...args, '-r', `127.0.0.1:${port}`])));
+  results.forEach((r, i) => {
+    const cmd = COMMANDS[i]![0];
+    assert.equal(r.status, 1, `${cmd}: ${r.stderr}`);
+    assert.equal(r.stderr, `builder ${cmd}: cannot reach the builder server at 127.0.0.1:${port}: connection refused (is the server running?)\n`);
+    assert.equal(r.stdout, '');
+  });
+  const viaEnv = await runCli(['info'], { env: { BUILDER_REMOTE: `127.0.0.1:${port}` } });
+  assert.equal(viaEnv.status, 1);
+  assert.match(viaEnv.stderr, new RegExp(`at 127\\.0\\.0\\.1:${port}: connection refused`));
+  const v6 = await runCli(['info', '-r', `[::1]:${port}`]);
+  assert.equal(v6.status, 1);
+  assert.match(v6.stderr, new RegExp(`^builder info: cannot reach the builder server at \\[::1\\]:${port}: `));
+  assert.equal(v6.stderr.split('\n').length, 2);
+  const json = await runCli(['info', '--json', '-r', `127.0.0.1:${port}`]);
+  assert.equal(json.status, 1);
+  assert.equal(JSON.parse(json.stdout).error.code, 'ERR_CLIENT_UNREACHABLE');
+});
+
+test('an unknown host name: one line, exit 1', async () => {
+  const r = await runCli(['info', '-r', 'no-such-host.invalid:1234']);
+  assert.equal(r.status, 1);
+  assert.match(r.stderr, /^builder info: cannot reach the builder server at no-such-host\.invalid:1234: (no such host|the host name could not be resolved)\n$/);
+});
+
+test('a server that hangs up after the hello (another protocol version): one line, exit 1', async () => {
+  const server = net.createServer((s) => s.once('data', () => s.destroy()));
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const port = (server.address() as net.AddressInfo).port;
+  try {
+    const r = await runCli(['info', '-r', `127.0.0.1:${port}`]);
+    assert.equal(r.status, 1);
+    assert.match(r.stderr, new RegExp(`^builder info: .*127\\.0\\.0\\.1:${port}.*\\n$`));
+  } finally {
+    await new Promise<void>((r) => server.close(() => r()));
+  }
+});
+
+test('bad command lines print the reason and the usage, exit 2', async () => {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'builder-cli-usage-'));
+  const file = path.join(dir, 's.sh');
+  await writeFile(file, 'true\n');
+  try {
+    const cases: [string[], RegExp][] = [
+      [['schedule', 'n', 'p'], /missing FILE/],
+      [['schedule', 'n', 'p', file, 'extra'], /too many arguments/],
+      [['schedule', 'n', 'p', file, '--period', 'monthly'], /--period: "monthly" is not one of hourly, daily, weekly, never/],
+      [['schedule', 'n', 'p', file, '--period', 'daily', '--cron', '* * * * *'], /either --period or --cron/],
+      [['schedule', 'n', 'p', file, '--tz', 'Europe/Berlin'], /--tz only goes with --cron/],
+      [['schedule', 'n', 'p', file, '--cron', '0 3 * * *', '--tz', 'Mars/Olympus'], /unknown time zone/],
+      [['schedule', 'n', 'p', file, '--timeout', 'soon'], /--timeout: not a positive duration/],
+      [['schedule', 'n', 'p', file, '--catch-up', 'some'], /--catch-up/],
+      [['schedule', 'n', 'p', file, '--bogus'], /Unknown option '--bogus'/],
+      [['reschedule', 'n', 'tomorrow'], /NEXT: not an RFC 3339 time/],
+      [['reschedule', 'n', '2030-13-01T00:00:00Z'], /NEXT: not an RFC 3339 time/],
+      [['observe', 'not-a-uuid'], /UUID: not a UUID/],
+      [['observe-latest', '--interval', '0'], /--interval/],
+      [['history', 'n', '--limit', '-1'], /--limit/],
+      [['info', '-r', 'host:99999'], /--remote: .*port out of range/],
+      [['info', '-r', '::1:1234'], /--remote: .*brackets/],
+      [['info', '--color', 'sometimes'], /--color/],
+      [['info', 'extra'], /too many arguments \(expected no arguments\)/],
+    ];
+    const results = await Promise.all(cases.map(([args]) => runCli(args)));
+    results.forEach((r, i) => {
+      const [args, reason] = cases[i]!;
+      assert.equal(r.status, 2, `${args.join(' ')}: ${r.stderr}`);
+      assert.match(r.stderr, reason, args.join(' '));
+      assert.match(r.stderr, new RegExp(`\\nusage: builder ${args[0]} `), args.join(' '));
+    });
+    const env = await runCli(['info'], { env: { BUILDER_REMOTE: 'host:notaport' } });
+    assert.equal(env.status, 2);
+    assert.match(env.stderr, /BUILDER_REMOTE: .*bad port/);
+    const unknown = await runCli(['frobnicate'], { bin: CLIENT_ALIAS });
+    assert.equal(unknown.status, 2);
+    assert.match(unknown.stderr, /unknown command 'frobnicate'/);
+    const none = await runCli([], { bin: CLIENT_ALIAS });
+    assert.equal(none.status, 2);
+    assert.match(none.stderr, /missing command/);
+    const missingFile = await runCli(['schedule', 'n', 'p', path.join(dir, 'nope.sh'), '-r', '127.0.0.1:1']);
+    assert.equal(missingFile.status, 1);
+    assert.equal(missingFile.stderr, `builder schedule: cannot read the script ${path.join(dir, 'nope.sh')}: no such file\n`);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('--help on every command lists its arguments, defaults and valid values', async () => {
+  const results = await Promise.all(COMMANDS.map(([cmd]) => runCli([cmd, '--help'])));
+  results.forEach((r, i) => {
+    const cmd = COMMANDS[i]![0];
+    assert.equal(r.status, 0, cmd);
+    assert.match(r.stdout, new RegExp(`^usage: builder ${cmd}`), cmd);
+    for (const text of ['-r, --remote HOST:PORT', 'default 127.0.0.1:1234', 'BUILDER_REMOTE', '--json', 'one of auto, always, never; default auto', 'Exit status']) {
+      assert.ok(r.stdout.includes(text), `${cmd} --help lacks ${text}`);
+    }
+  });
+  const schedule = results[0]!.stdout;
+  for (const text of ['NAME', 'PLATFORM', 'FILE', '--period PERIOD', 'hourly, daily, weekly or never', 'default daily', '--cron EXPR', '--tz ZONE', '--timeout DURATION', '--catch-up POLICY']) {
+    assert.ok(schedule.includes(text), `schedule --help lacks ${text}`);
+  }
+  assert.match(results[10]!.stdout, /--limit N\s+show at most N runs \(default 20\)/);
+  assert.match(results[7]!.stdout, /--follow/);
+  const list = await runCli(['--help'], { bin: CLIENT_ALIAS });
+  assert.equal(list.status, 0);
+  for (const [cmd] of COMMANDS) assert.ok(list.stdout.includes(`  ${cmd} `), cmd);
+});
+
+test('observe of an unknown uuid and observe-latest with nothing running against a real server', async () => {
+  const server = await startServerProcess();
+  try {
+    const r = await runCli(['observe', '00000000-0000-4000-8000-000000000000', '-r', server.remote]);
+    assert.equal(r.status, 1);
+    assert.equal(r.stderr, 'builder observe: uuid not found\n');
+    const latest = await runCli(['observe-latest', '--job', 'x', '-r', server.remote]);
+    assert.equal(latest.status, 1);
+    assert.equal(latest.stderr, 'builder observe-latest: No running jobs of job x\n');
+  } finally {
+    await server.close();
+  }
+});
