@@ -169,6 +169,14 @@ test("a running job's console updates live, with its lifecycle", async () => {
   await shoot('live-job');
   live.finish(uuid, 'exited 0', Date.now());
   await page.locator('#status', { hasText: 'finished: exited 0' }).waitFor();
+  // leaving the page of a running job ends its subscription
+  const other = '0b6f3a8e-4a1c-4d5e-9f00-1234567890ac';
+  live.start(other, 'hello', 'debian-12', Date.now());
+  await page.goto(`${url}/live/${other}`);
+  while (live.listeners(other) === 0) await new Promise((r) => setTimeout(r, 20));
+  await page.goto(`${url}/`);
+  while (live.listeners(other) !== 0) await new Promise((r) => setTimeout(r, 20));
+  live.finish(other, 'exited 0', Date.now());
 });
 
 // A 401 with a Basic challenge makes Chromium ask for a password, so the missing-credentials case is

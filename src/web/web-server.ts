@@ -217,7 +217,7 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
       },
     );
     if (ended) stop();
-    c.req.on('close', stop);
+    c.res.on('close', stop);
   };
 
   const upload = async (c: Ctx) => {
@@ -281,6 +281,7 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
   };
 
   const server = createServer((req, res) => {
+    res.setHeader('X-Content-Type-Options', 'nosniff');
     let url: URL;
     try {
       url = new URL(req.url ?? '/', 'http://localhost');
