@@ -146,7 +146,10 @@ test("a running job's console updates live, with its lifecycle", async () => {
   const uuid = '0b6f3a8e-4a1c-4d5e-9f00-1234567890ab';
   const t0 = Date.now();
   live.base = {
-    schedule: [{ job: 'hello', platform: 'debian-12', trigger: 'daily', next: t0 + 86_400_000 }],
+    schedule: [
+      { job: 'hello', platform: 'debian-12', trigger: 'daily', next: t0 + 86_400_000 },
+      { job: 'once', trigger: 'never', next: Number.NaN },
+    ],
     queues: [{ platform: 'debian-12', jobs: ['other'] }],
     workers: [{ id: 'worker-1', platform: 'debian-12', connectedAt: t0 - 60_000, running: uuid }],
     dropped: [],
@@ -155,7 +158,9 @@ test("a running job's console updates live, with its lifecycle", async () => {
   live.enter(uuid, 'executing', t0 - 4000);
   live.line(uuid, 1_000_000_000n, 'line one');
   await page.goto(`${url}/live`);
-  assert.match(await page.locator('main').innerText(), /worker-1/);
+  const livePage = await page.locator('main').innerText();
+  assert.match(livePage, /worker-1/);
+  assert.match(livePage, /once\s+any\s+never\s+never/);
   await shoot('live');
   await page.getByRole('link', { name: 'hello' }).first().click();
   await page.waitForURL(`${url}/live/${uuid}`);

@@ -35,7 +35,8 @@ export function encPath(p: string): string {
   return p.split('/').map(encodeURIComponent).join('/');
 }
 
-export function time(ms: number): Html {
+export function time(ms: number | null | undefined): Html {
+  if (typeof ms !== 'number' || !Number.isFinite(ms)) return h`<span class="empty">never</span>`;
   const iso = new Date(ms).toISOString();
   return h`<time datetime="${iso}">${iso.slice(0, 19).replace('T', ' ')}Z</time>`;
 }

@@ -5,7 +5,7 @@ export interface LiveScheduleEntry {
   platform?: string;
   /** "hourly", "daily", "weekly", "never" or a cron expression */
   trigger: string;
-  /** ms since the epoch */
+  /** ms since the epoch; not finite (NaN) when it never runs again */
   next: number;
 }
 

@@ -207,12 +207,12 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
     unsubscribe = opts.live.subscribeConsole(
       uuid,
       (delta, line) => {
-        if (!ended) c.res.write(`event: line\ndata: ${JSON.stringify({ t: formatDelta(delta), text: decoder.decode(line) })}\n\n`);
+        if (!ended && !c.res.destroyed) c.res.write(`event: line\ndata: ${JSON.stringify({ t: formatDelta(delta), text: decoder.decode(line) })}\n\n`);
       },
       (result) => {
         if (ended) return;
         ended = true;
-        c.res.end(`event: end\ndata: ${JSON.stringify({ result })}\n\n`);
+        if (!c.res.destroyed) c.res.end(`event: end\ndata: ${JSON.stringify({ result })}\n\n`);
         queueMicrotask(stop);
       },
     );
