@@ -9,6 +9,8 @@ export const storeErrors = {
       cause,
     }),
   readOnly: (what: string) => new StoreError('ERR_STORE_READ_ONLY', `the store is open read-only: cannot ${what}`),
+  outsideTransaction: (what: string) =>
+    new StoreError('ERR_STORE_NO_TRANSACTION', `${what} must run inside store.transaction(fn)`),
   closed: () => new StoreError('ERR_STORE_CLOSED', 'the store is closed'),
   asyncTransaction: () =>
     new StoreError(

@@ -20,42 +20,51 @@ export type StoreDbs = { [K in StoreDbName]: Database<any, any> };
 const ACTOR_KINDS: readonly ActorKind[] = ['job', 'worker'];
 
 export class LmdbOps implements StoreTx {
-  private live: boolean;
+  private dead: null | 'ended' | 'closed' = null;
 
   constructor(
     private readonly dbs: StoreDbs,
     private readonly writable: boolean,
     private readonly keepRuns: number,
-    private readonly readOnlyWhy = 'write outside a transaction',
-  ) {
-    this.live = true;
+    /** why writes are refused when not writable: 'read-only' store, or the store's own reader 'outside' a transaction */
+    private readonly refusal: 'read-only' | 'outside' = 'outside',
+  ) {}
+
+  /** A transaction's ops die when it ends (a captured `tx` cannot write later), the store's on close. */
+  revoke(why: 'ended' | 'closed'): void {
+    this.dead = why;
   }
 
-  /** A transaction's ops are dead once it ends, so a captured `tx` cannot write later. */
-  revoke(): void {
-    this.live = false;
+  private r(): void {
+    if (this.dead === 'closed') throw storeErrors.closed();
+    if (this.dead === 'ended') throw storeErrors.invalid('this tx belongs to a transaction that has ended');
   }
 
   private w(what: string): void {
-    if (!this.live) throw storeErrors.invalid(`${what}: the transaction this tx belongs to has ended`);
-    if (!this.writable) throw storeErrors.readOnly(`${what} (${this.readOnlyWhy})`);
+    this.r();
+    if (!this.writable)
+      throw this.refusal === 'read-only' ? storeErrors.readOnly(what) : storeErrors.outsideTransaction(what);
   }
 
   // ---- schedule
 
   getSchedule(name: string): ScheduleEntry | undefined {
+    this.r();
     return this.dbs.schedule.get(name) ?? undefined;
   }
 
   listSchedule(): ScheduleEntry[] {
+    this.r();
     return Array.from(this.dbs.schedule.getRange({}), (e) => e.value as ScheduleEntry);
   }
 
   countSchedule(): number {
+    this.r();
     return this.dbs.schedule.getCount();
   }
 
   listDueSchedule(now: number, limit = Infinity): ScheduleEntry[] {
+    this.r();
     const out: ScheduleEntry[] = [];
     if (limit <= 0) return out;
     for (const key of this.dbs.scheduleDue.getKeys({})) {
@@ -69,6 +78,7 @@ export class LmdbOps implements StoreTx {
   }
 
   earliestNext(): number | null {
+    this.r();
     for (const key of this.dbs.scheduleDue.getKeys({ limit: 1 })) return (key as [number, string])[0];
     return null;
   }
@@ -103,26 +113,32 @@ export class LmdbOps implements StoreTx {
   // ---- queues
 
   hasQueue(platform: string): boolean {
+    this.r();
     return this.dbs.queuePlatforms.doesExist(platform);
   }
 
   listQueuePlatforms(): string[] {
+    this.r();
     return Array.from(this.dbs.queuePlatforms.getKeys({}), (k) => k as string);
   }
 
   listQueue(platform: string): Job[] {
+    this.r();
     return Array.from(this.dbs.queue.getRange(queueRange(platform)), (e) => e.value as Job);
   }
 
   queueLength(platform: string): number {
+    this.r();
     return this.dbs.queue.getCount(queueRange(platform));
   }
 
   isQueued(platform: string, name: string): boolean {
+    this.r();
     return this.dbs.queueNames.doesExist([platform, name]);
   }
 
   peekQueue(platform: string): Job | undefined {
+    this.r();
     for (const e of this.dbs.queue.getRange({ ...queueRange(platform), limit: 1 })) return e.value as Job;
     return undefined;
   }
@@ -182,7 +198,8 @@ export class LmdbOps implements StoreTx {
     this.w('clearQueue');
     const keys = Array.from(this.dbs.queue.getKeys(queueRange(platform)));
     for (const k of keys) this.dbs.queue.removeSync(k);
-    for (const k of Array.from(this.dbs.queueNames.getKeys(queueRange(platform)))) this.dbs.queueNames.removeSync(k);
+    for (const k of Array.from(this.dbs.queueNames.getKeys({ start: [platform], end: [platform, MAX_STRING] })))
+      this.dbs.queueNames.removeSync(k);
     return keys.length;
   }
 
@@ -210,10 +227,12 @@ export class LmdbOps implements StoreTx {
   // ---- dropped platforms
 
   isDropped(platform: string): boolean {
+    this.r();
     return this.dbs.dropped.doesExist(platform);
   }
 
   listDropped(): string[] {
+    this.r();
     return Array.from(this.dbs.dropped.getKeys({}), (k) => k as string);
   }
 
@@ -234,10 +253,12 @@ export class LmdbOps implements StoreTx {
   // ---- running jobs
 
   getRunning(uuid: string): RunningJob | undefined {
+    this.r();
     return this.dbs.running.get(uuid) ?? undefined;
   }
 
   listRunning(): RunningJob[] {
+    this.r();
     return Array.from(this.dbs.running.getRange({}), (e) => e.value as RunningJob);
   }
 
@@ -257,10 +278,12 @@ export class LmdbOps implements StoreTx {
   // ---- actor snapshots
 
   getActorSnapshot(kind: ActorKind, id: string): unknown | undefined {
+    this.r();
     return this.dbs.actors.get([kind, id]) ?? undefined;
   }
 
   listActorSnapshots(kind: ActorKind): ActorSnapshotRecord[] {
+    this.r();
     return Array.from(this.dbs.actors.getRange({ start: [kind], end: [kind, MAX_STRING] }), (e) => ({
       kind,
       id: (e.key as [ActorKind, string])[1],
@@ -284,6 +307,7 @@ export class LmdbOps implements StoreTx {
   // ---- history
 
   listHistory(jobName: string, limit = Infinity): HistoryRun[] {
+    this.r();
     if (limit <= 0) return [];
     const range: RangeOptions = { start: [jobName, Infinity], end: [jobName], reverse: true };
     if (Number.isFinite(limit)) range.limit = limit;
@@ -291,6 +315,7 @@ export class LmdbOps implements StoreTx {
   }
 
   getHistoryByUuid(uuid: string): HistoryRun | undefined {
+    this.r();
     const at = this.dbs.historyUuid.get(uuid) as [string, number] | undefined;
     if (!at) return undefined;
     return this.dbs.history.get([at[0], at[1], uuid]) ?? undefined;
@@ -334,11 +359,13 @@ export class LmdbOps implements StoreTx {
   // ---- upload outbox
 
   getOutbox(id: string): OutboxEntry | undefined {
+    this.r();
     const e = this.dbs.outbox.get(id) as OutboxEntry | undefined;
     return e ? withPlainBytes(e) : undefined;
   }
 
   listOutbox(): OutboxEntry[] {
+    this.r();
     return Array.from(this.dbs.outbox.getRange({}), (e) => withPlainBytes(e.value as OutboxEntry)).sort(
       (a, b) => a.nextAttemptAt - b.nextAttemptAt || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0),
     );
@@ -365,10 +392,12 @@ export class LmdbOps implements StoreTx {
   // ---- meta
 
   getMeta<T = unknown>(key: string): T | undefined {
+    this.r();
     return (this.dbs.meta.get(key) ?? undefined) as T | undefined;
   }
 
   listMeta(): Record<string, unknown> {
+    this.r();
     const out: Record<string, unknown> = {};
     for (const e of this.dbs.meta.getRange({})) out[e.key as string] = e.value;
     return out;
@@ -389,6 +418,7 @@ export class LmdbOps implements StoreTx {
   // ---- everything
 
   loadAll(): StoreContents {
+    this.r();
     const queues = new Map<string, Job[]>();
     for (const p of this.listQueuePlatforms()) queues.set(p, []);
     for (const { key, value } of this.dbs.queue.getRange({})) {
@@ -409,6 +439,7 @@ export class LmdbOps implements StoreTx {
   }
 }
 
+/** sorts after every string a key part holds (names never start with U+10FFFF) */
 const MAX_STRING = '\u{10FFFF}';
 
 function queueRange(platform: string): RangeOptions & { start: Key; end: Key } {

@@ -82,7 +82,7 @@ class LmdbStoreImpl extends LmdbOps implements LmdbStore {
     readonly readOnly: boolean,
     readonly historyLimit: number,
   ) {
-    super(stores, false, historyLimit, readOnly ? 'opened read-only' : 'write outside a transaction');
+    super(stores, false, historyLimit, readOnly ? 'read-only' : 'outside');
   }
 
   async checkSchema(): Promise<void> {
@@ -96,7 +96,7 @@ class LmdbStoreImpl extends LmdbOps implements LmdbStore {
 
   async transaction<T>(fn: (tx: StoreTx) => T): Promise<T> {
     if (this.closed) throw storeErrors.closed();
-    if (this.readOnly) throw storeErrors.readOnly('run a transaction (opened read-only)');
+    if (this.readOnly) throw storeErrors.readOnly('run a transaction');
     let result: T | undefined;
     let failure: unknown;
     // a child transaction is rolled back when its callback throws (a plain async one is not)
@@ -113,7 +113,7 @@ class LmdbStoreImpl extends LmdbOps implements LmdbStore {
         failure = e;
         throw e;
       } finally {
-        tx.revoke();
+        tx.revoke('ended');
       }
     }).catch((e: unknown) => {
       throw failure ?? e;
@@ -137,6 +137,7 @@ class LmdbStoreImpl extends LmdbOps implements LmdbStore {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.revoke('closed');
     if (!this.readOnly) await this.root.flushed;
     await this.root.close();
   }

@@ -1,0 +1,177 @@
+// The LMDB store: the conformance suite, plus what only a real LMDB directory shows: a read-only
+// reader in another process beside the writer, a crash right after a commit, the shared
+// environment for the web frontend, schema versions.
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { openLmdbStore, STORE_SCHEMA_VERSION, type LmdbStore } from '../src/store/lmdb-store.ts';
+import { META_SCHEMA_VERSION, type Store } from '../src/store/store.ts';
+import { entry, runStoreConformance, script } from './store-conformance-suite.ts';
+
+const CHILD = fileURLToPath(new URL('./store-child.ts', import.meta.url));
+
+runStoreConformance('lmdb', async (opts) => {
+  const dir = await mkdtemp(join(tmpdir(), 'builder-store-'));
+  let current: Store = await openLmdbStore(dir, opts);
+  return {
+    store: current,
+    async reopen() {
+      await current.close();
+      current = await openLmdbStore(dir, opts);
+      return current;
+    },
+    async cleanup() {
+      await current.close();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+});
+
+async function withDir<T>(fn: (dir: string) => Promise<T>): Promise<T> {
+  const dir = await mkdtemp(join(tmpdir(), 'builder-store-'));
+  try {
+    return await fn(dir);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+function child(args: string[]) {
+  const p = spawn(process.execPath, ['--import', 'tsx', CHILD, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
+  let stderr = '';
+  p.stderr.on('data', (d) => (stderr += d));
+  const lines = createInterface({ input: p.stdout })[Symbol.asyncIterator]();
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    p.on('exit', (code, signal) => resolve({ code, signal })),
+  );
+  return {
+    async line(): Promise<string> {
+      const r = await lines.next();
+      if (r.done) throw new Error(`child ended early: ${stderr}`);
+      return r.value;
+    },
+    send: (s: string) => p.stdin.write(s + '\n'),
+    end: () => p.stdin.end(),
+    exited,
+    stderr: () => stderr,
+  };
+}
+
+describe('LMDB store', () => {
+  it('a read-only reader in another process reads beside the writer, sees new commits on refresh, cannot write', async () => {
+    await withDir(async (dir) => {
+      const w = await openLmdbStore(dir);
+      try {
+        await w.transaction((tx) => {
+          tx.putSchedule(entry('a', 1000));
+          tx.pushBack('linux', script('a'));
+          tx.addDropped('old');
+        });
+        const r = child(['dump', dir]);
+        const first = JSON.parse(await r.line());
+        assert.deepEqual(first.schedule.map((e: { name: string }) => e.name), ['a']);
+        assert.deepEqual(first.queues, [['linux', [script('a')]]]);
+        assert.deepEqual(first.dropped, ['old']);
+        r.send('tx');
+        assert.equal(await r.line(), 'ERR_STORE_READ_ONLY');
+        await w.transaction((tx) => {
+          tx.pushFront('linux', script('b'));
+          tx.deleteSchedule('a');
+        });
+        r.send('refresh');
+        const second = JSON.parse(await r.line());
+        assert.deepEqual(second.schedule, []);
+        assert.deepEqual(second.queues, [['linux', [script('b'), script('a')]]]);
+        r.end();
+        assert.deepEqual(await r.exited, { code: 0, signal: null }, r.stderr());
+        // and the writer goes on writing after the reader left
+        await w.transaction((tx) => tx.setMeta('after', 1));
+        assert.equal(w.getMeta('fromReader'), undefined);
+        assert.equal(w.getMeta('after'), 1);
+      } finally {
+        await w.close();
+      }
+    });
+  });
+
+  it('a commit is on disk once its promise resolves: a writer killed right after loses nothing', async () => {
+    await withDir(async (dir) => {
+      const c = child(['crash-after', dir, '500']);
+      const { signal } = await c.exited;
+      assert.equal(signal, 'SIGKILL', c.stderr());
+      const s = await openLmdbStore(dir);
+      try {
+        assert.equal(s.getMeta('crashCount'), 500);
+        assert.equal(s.queueLength('crash'), 500);
+        assert.equal(s.listQueue('crash')[499]?.name, 'c499');
+      } finally {
+        await s.close();
+      }
+    });
+  });
+
+  it('opens read-only in the same process too, and refuses a directory that holds no store', async () => {
+    await withDir(async (dir) => {
+      await assert.rejects(openLmdbStore(join(dir, 'none'), { readOnly: true }), { code: 'ERR_STORE_OPEN' });
+      const w = await openLmdbStore(dir);
+      await w.transaction((tx) => tx.setMeta('k', 'v'));
+      await w.close();
+      const r = await openLmdbStore(dir, { readOnly: true });
+      try {
+        assert.equal(r.readOnly, true);
+        assert.equal(r.getMeta('k'), 'v');
+        await assert.rejects(r.transaction((tx) => tx.setMeta('k', 'w')), { code: 'ERR_STORE_READ_ONLY' });
+      } finally {
+        await r.close();
+      }
+    });
+  });
+
+  it('shares its environment: other sub-databases live beside the store, reserved names are refused', async () => {
+    await withDir(async (dir) => {
+      let s: LmdbStore = await openLmdbStore(dir);
+      try {
+        assert.throws(() => s.openSubDb('store/schedule'), { code: 'ERR_STORE_RESERVED_NAME' });
+        const web = s.openSubDb<{ n: number }>('web/builds');
+        await web.put('b1', { n: 1 });
+        await s.transaction((tx) => tx.putSchedule(entry('a', 5)));
+        await s.close();
+        s = await openLmdbStore(dir);
+        assert.deepEqual(s.openSubDb('web/builds').get('b1'), { n: 1 });
+        assert.equal(s.getSchedule('a')?.next, 5);
+        assert.equal(s.root.openDB({ name: 'web/builds' }).get('b1').n, 1);
+      } finally {
+        await s.close();
+      }
+    });
+  });
+
+  it('records its schema version and refuses a newer one', async () => {
+    await withDir(async (dir) => {
+      const s = await openLmdbStore(dir);
+      assert.equal(s.getMeta(META_SCHEMA_VERSION), STORE_SCHEMA_VERSION);
+      await s.transaction((tx) => tx.setMeta(META_SCHEMA_VERSION, STORE_SCHEMA_VERSION + 1));
+      await s.close();
+      await assert.rejects(openLmdbStore(dir), { code: 'ERR_STORE_SCHEMA' });
+    });
+  });
+
+  it('refuses a bad history limit and over-long keys', async () => {
+    await withDir(async (dir) => {
+      await assert.rejects(openLmdbStore(dir, { historyLimit: 0 }), { code: 'ERR_STORE_INVALID' });
+      const s = await openLmdbStore(dir);
+      try {
+        const long = 'x'.repeat(2000);
+        await assert.rejects(s.transaction((tx) => tx.pushBack(long, script('a'))), { code: 'ERR_STORE_INVALID' });
+        await assert.rejects(s.transaction((tx) => tx.putSchedule(entry(long, 1))), { code: 'ERR_STORE_INVALID' });
+      } finally {
+        await s.close();
+      }
+    });
+  });
+});
