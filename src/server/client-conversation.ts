@@ -1,4 +1,5 @@
 // A client's conversation: one command, then Success or Failure (Info and Observe send their data first).
+import { BuilderError } from '../errors/builder-error.ts';
 import { CommandError } from '../errors/command-error.ts';
 import { ProtocolError } from '../errors/protocol-error.ts';
 import type { CmdSocket } from '../protocol/cmd-socket.ts';
@@ -15,8 +16,8 @@ export async function clientConversation(sock: CmdSocket, sup: Supervisor): Prom
     await handle(cmd, sock, sup);
     reply = { type: 'success' };
   } catch (e) {
-    if (e instanceof CommandError) reply = { type: 'failure', message: e.message };
-    else if (e instanceof ProtocolError && sock.socket.destroyed) return;
+    if (e instanceof ProtocolError && sock.socket.destroyed) return;
+    else if (e instanceof BuilderError && !(e instanceof ProtocolError)) reply = { type: 'failure', message: e.message };
     else if ((e as Error).message === 'observer went away') return;
     else {
       sup.bus.log('error', 'client command failed', { command: cmd.type, error: String(e) });

@@ -1,60 +1,32 @@
 // The narrow port through which the supervisor persists: one atomic, durable change at a time.
 // src/server/store-persistence.ts implements it over the store (LMDB).
-import type { CatchUp, Job, Result, ScriptJob } from '../protocol/types.ts';
+import type { Job } from '../protocol/types.ts';
+import type * as S from '../store/store.ts';
 
-export type Trigger =
-  | { type: 'period'; period: 'hourly' | 'daily' | 'weekly' | 'never' }
-  | { type: 'cron'; expr: string; timeZone?: string };
+export type Trigger = S.Trigger;
 
-export interface ScheduleEntry {
-  name: string;
-  job: Job;
-  trigger: Trigger;
-  /** absolute ms of the next run; null when it never runs again */
-  next: number | null;
-  timeoutSeconds: number;
-  catchUp: CatchUp;
-  /** stopped jobs (9P `stop`) are kept but never queued by time */
-  paused: boolean;
-  createdAt: number;
+/** A schedule entry as the supervisor keeps it: the store's record with every field present. */
+export interface ScheduleEntry extends S.ScheduleEntry {
   origin: 'client' | '9p' | 'import';
   /** runs owed by catch-up 'all' beyond the one in the queue */
   pendingRuns: number;
 }
 
-export interface RunningRecord {
-  uuid: string;
-  jobName: string;
-  platform: string;
-  job: ScriptJob;
+export interface RunningRecord extends S.RunningJob {
   /** the job as queued (an orb-build job stays an orb-build job when requeued) */
   queued: Job;
-  startedAt: number;
-  deadline: number;
   workerId: string;
 }
 
-export interface HistoryEntry {
-  uuid: string;
-  jobName: string;
-  platform: string;
-  startedAt: number;
-  finishedAt: number;
-  result: Result;
+export interface HistoryEntry extends S.HistoryRun {
   resultText: string;
-  resultPath?: string;
   transitions: { state: string; at: number; note?: string }[];
 }
 
-export interface OutboxEntry {
-  id: string;
-  uuid: string;
-  jobName: string;
+/** Results are uploaded from their file, to the URL the server had when the run finished. */
+export interface OutboxEntry extends S.OutboxEntry {
   path: string;
   url: string;
-  attempts: number;
-  nextAttemptAt: number;
-  lastError?: string;
 }
 
 export type QueueOp =

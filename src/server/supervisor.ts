@@ -20,7 +20,8 @@ import { DueHeap } from './due-heap.ts';
 import type { Change, HistoryEntry, OutboxEntry, Persistence, RunningRecord, ScheduleEntry, Trigger } from './persistence.ts';
 import { resultPath, writeDurably } from './result-file.ts';
 import { resultText } from './result-text.ts';
-import { firstRun, fireEntry, validateTrigger } from './schedule-timing.ts';
+import { catchUp } from '../scheduler/catch-up.ts';
+import { firstRun, validateTrigger } from '../scheduler/trigger.ts';
 
 export const NO_PLATFORM = 'no-platform';
 /** What the original writes for `never` (Ptime.max, as GeneralizedTime keeps milliseconds). */
@@ -97,6 +98,8 @@ export class Supervisor {
   /** requeued runs waiting for a worker again, by platform and job name */
   private readonly waitingRuns = new Map<string, string>();
   private readonly waiters = new Map<string, Waiter[]>();
+  /** platform and name of every job with a worker now: a job never runs twice at once on a platform */
+  private readonly active = new Set<string>();
   private readonly workers = new Map<string, WorkerActor>();
   private readonly due = new DueHeap();
   private tickTimer?: TimerHandle;
@@ -230,15 +233,15 @@ export class Supervisor {
       throw new CommandError('ERR_PLATFORM_DROPPED', "platform dropped; can't schedule jobs");
     }
     if (this.schedule.has(job.name)) throw new CommandError('ERR_NAME_USED', 'job name already used');
-    validateTrigger(req.trigger);
     const now = this.now();
+    validateTrigger(req.trigger, now);
     const timeoutSeconds = req.timeoutSeconds ?? this.defaultTimeoutSeconds;
     if (!Number.isFinite(timeoutSeconds) || timeoutSeconds <= 0) throw new CommandError('ERR_BAD_TIMEOUT', 'timeout must be a positive number of seconds');
     const entry: ScheduleEntry = {
       name: job.name,
       job,
       trigger: req.trigger,
-      next: firstRun(req.trigger, now),
+      next: firstRun(req.trigger, now).next,
       timeoutSeconds,
       catchUp: req.catchUp ?? { type: 'one' },
       paused: req.paused ?? false,
@@ -347,7 +350,7 @@ export class Supervisor {
     if (!entry) throw new CommandError('ERR_UNKNOWN_JOB', `unknown job ${name}`);
     if (entry.paused === paused) return;
     const now = this.now();
-    const updated: ScheduleEntry = { ...entry, paused, next: paused ? entry.next : firstRun(entry.trigger, now, false) };
+    const updated: ScheduleEntry = { ...entry, paused, next: paused ? entry.next : firstRun(entry.trigger, now).next };
     this.schedule.set(name, updated);
     this.due.set(name, paused ? null : updated.next);
     this.armTick();
@@ -562,7 +565,7 @@ export class Supervisor {
     for (const name of this.due.popDue(now)) {
       const entry = this.schedule.get(name);
       if (!entry || entry.paused || entry.next === null) continue;
-      const fired = fireEntry(entry, now);
+      const fired = catchUp(entry.trigger, entry.next, entry.catchUp, now);
       const updated: ScheduleEntry = { ...entry, next: fired.next, pendingRuns: entry.pendingRuns + Math.max(0, fired.runs - 1) };
       this.schedule.set(name, updated);
       this.due.set(name, updated.next);
@@ -660,7 +663,10 @@ export class Supervisor {
     if (!waiting || waiting.length === 0) return;
     const q = this.findQueue(platform, change);
     while (q && q.length > 0 && waiting.length > 0) {
-      const job = q.shift()!;
+      // A job still running on this platform waits in the queue until that run ends.
+      const i = q.findIndex((j) => !this.active.has(qkey(platform, j.name)));
+      if (i < 0) break;
+      const job = q.splice(i, 1)[0]!;
       change.queue!.push({ op: 'remove', platform, name: job.name });
       let script: ScriptJob;
       try {
@@ -698,6 +704,7 @@ export class Supervisor {
     }
     run.job = job;
     run.worker = worker;
+    this.active.add(key);
     run.actor.send({ type: 'ASSIGN', workerId: worker.id, at: now });
     const ctx = run.actor.getSnapshot().context;
     const record: RunningRecord = {
@@ -742,6 +749,7 @@ export class Supervisor {
     run.timer = undefined;
     run.worker = undefined;
     run.actor.send({ type: 'REQUEUE', at: this.now(), reason });
+    this.active.delete(qkey(c.platform, c.jobName));
     const change: Change = { deleteRunning: [run.uuid], queue: [] };
     if (this.schedule.has(c.jobName) && !this.dropped.has(c.platform)) {
       run.console.append({ deltaNs: 0n, line: new TextEncoder().encode(`builder: ${reason}; the job is queued again`) });
@@ -825,6 +833,8 @@ export class Supervisor {
       this.queueBackAndDispatch(c.platform, run.queued, change);
     }
     this.runs.delete(run.uuid);
+    this.active.delete(qkey(c.platform, c.jobName));
+    this.dispatch(c.platform, change);
     const endDelta = BigInt(Math.max(0, Math.round((now - (c.assignedAt ?? now)) * 1e6)));
     run.console.end(endDelta, text);
     if (run.worker) this.workerFinished(run.worker);

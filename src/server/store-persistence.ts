@@ -1,0 +1,85 @@
+// The supervisor's persistence port over the store: one Change is one store transaction, durable
+// on disk before the promise resolves.
+import type { RootDatabase } from 'lmdb';
+import type { Job } from '../protocol/types.ts';
+import { openLmdbStore, type LmdbStore } from '../store/lmdb-store.ts';
+import type { StoreTx } from '../store/store.ts';
+import type { Change, HistoryEntry, Loaded, OutboxEntry, Persistence, RunningRecord, ScheduleEntry } from './persistence.ts';
+
+export interface StorePersistence extends Persistence {
+  readonly store: LmdbStore;
+  /** the LMDB environment, shared with the web frontend's own databases */
+  readonly root: RootDatabase;
+}
+
+export async function openStorePersistence(dir: string): Promise<StorePersistence> {
+  const store = await openLmdbStore(dir);
+  return {
+    store,
+    root: store.root,
+    async load(): Promise<Loaded> {
+      const all = store.loadAll();
+      return {
+        schedule: all.schedule.map(asEntry),
+        queues: all.queues,
+        dropped: all.dropped,
+        running: all.running.map((r) => ({ ...r, queued: r.queued ?? r.job, workerId: r.workerId ?? '' }) as RunningRecord),
+        actors: all.actors,
+        outbox: all.outbox.filter((o): o is OutboxEntry => typeof o.path === 'string' && typeof o.url === 'string'),
+        meta: all.meta,
+      };
+    },
+    commit(change: Change): Promise<void> {
+      return store.transaction((tx) => apply(tx, change));
+    },
+    history(jobName, limit) {
+      return store.listHistory(jobName, limit).map(asHistory);
+    },
+    historyByUuid(uuid) {
+      const h = store.getHistoryByUuid(uuid);
+      return h ? asHistory(h) : undefined;
+    },
+    close: () => store.close(),
+  };
+}
+
+function asEntry(e: import('../store/store.ts').ScheduleEntry): ScheduleEntry {
+  return { ...e, origin: (e.origin as ScheduleEntry['origin']) ?? 'client', pendingRuns: e.pendingRuns ?? 0 };
+}
+
+function asHistory(h: import('../store/store.ts').HistoryRun): HistoryEntry {
+  return { ...h, resultText: h.resultText ?? '', transitions: h.transitions ?? [] };
+}
+
+function apply(tx: StoreTx, c: Change): void {
+  for (const p of c.createQueue ?? []) tx.ensureQueue(p);
+  for (const e of c.putSchedule ?? []) tx.putSchedule(e);
+  for (const n of c.deleteSchedule ?? []) tx.deleteSchedule(n);
+  for (const op of c.queue ?? []) {
+    switch (op.op) {
+      case 'push-back':
+        tx.pushBack(op.platform, op.job as Job);
+        break;
+      case 'push-front':
+        tx.pushFront(op.platform, op.job as Job);
+        break;
+      case 'remove':
+        tx.removeFromQueue(op.platform, op.name);
+        break;
+      case 'clear':
+        tx.clearQueue(op.platform);
+        break;
+    }
+  }
+  for (const p of c.deleteQueue ?? []) tx.deleteQueue(p);
+  for (const p of c.putDropped ?? []) tx.addDropped(p);
+  for (const p of c.deleteDropped ?? []) tx.removeDropped(p);
+  for (const r of c.putRunning ?? []) tx.putRunning(r);
+  for (const u of c.deleteRunning ?? []) tx.deleteRunning(u);
+  for (const a of c.putActor ?? []) tx.putActorSnapshot(a.kind, a.id, a.snapshot);
+  for (const a of c.deleteActor ?? []) tx.deleteActorSnapshot(a.kind, a.id);
+  for (const h of c.addHistory ?? []) tx.addHistory(h);
+  for (const o of c.putOutbox ?? []) tx.putOutbox(o);
+  for (const id of c.deleteOutbox ?? []) tx.deleteOutbox(id);
+  for (const [k, v] of Object.entries(c.meta ?? {})) tx.setMeta(k, v);
+}
