@@ -3,7 +3,7 @@ import { enc, h, page, time } from './html.ts';
 import type { LifecycleStep, LiveRunning, LiveSnapshot } from './live-state.ts';
 import { lifecycleSvg } from './view-lifecycle.ts';
 
-export function livePage(s: LiveSnapshot | undefined): string {
+export function livePage(s: LiveSnapshot | null): string {
   if (!s) return page('Live', h`<h1>Live</h1><p class="empty">This web server runs without a scheduler (builder web alone): no live state.</p>`);
   const schedule = s.schedule.map(
     (e) => h`<tr><td data-label="Job"><a href="/job/${enc(e.job)}">${e.job}</a></td><td data-label="Platform">${e.platform ?? 'any'}</td><td data-label="Trigger">${e.trigger}</td><td data-label="Next">${time(e.next)}</td></tr>`,
@@ -25,7 +25,13 @@ export function livePage(s: LiveSnapshot | undefined): string {
   );
 }
 
-export function liveJobPage(uuid: string, running: LiveRunning | undefined, lifecycle: LifecycleStep[] | undefined, now: number): string {
+export interface LiveJobData {
+  uuid: string;
+  running: LiveRunning | null;
+  lifecycle: LifecycleStep[] | null;
+}
+
+export function liveJobPage({ uuid, running, lifecycle }: LiveJobData, now: number): string {
   const title = running ? `${running.job} (running)` : `Job run ${uuid}`;
   return page(
     title,

@@ -12,6 +12,7 @@ import type { Exec } from '../protocol/types.ts';
 import { systemClock, type Clock } from '../scheduler/clock.ts';
 import { WebError, webErrors } from '../errors/web-error.ts';
 import type { BuildRecord } from './build-record.ts';
+import { HEX64 } from './artifact-store.ts';
 import { buildStoreFor, type BuildStore } from './build-store.ts';
 import { consoleText, decodeConsole, formatDelta } from './console-blob.ts';
 import type { Hasher } from './hasher.ts';
@@ -45,7 +46,6 @@ export interface WebServer {
 
 const STATIC_DIR = join(fileURLToPath(new URL('.', import.meta.url)), 'static');
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
-const HEX64 = /^[0-9a-f]{64}$/;
 
 interface Ctx {
   req: IncomingMessage;
@@ -59,9 +59,10 @@ function send(res: ServerResponse, status: number, body: string | Buffer, type: 
   res.end(body);
 }
 
-function reply(c: Ctx, data: unknown, html: () => string): void {
+/** JSON of the data when asked for, else its page; the data is computed once either way. */
+function reply<T>(c: Ctx, data: T, html: (data: T) => string): void {
   if (c.json) send(c.res, 200, JSON.stringify(data), 'application/json');
-  else send(c.res, 200, html(), 'text/html; charset=utf-8');
+  else send(c.res, 200, html(data), 'text/html; charset=utf-8');
 }
 
 function redirect(res: ServerResponse, status: 302 | 307, location: string): void {
@@ -119,7 +120,7 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
 
   const buildRoute = async (c: Ctx, b: BuildRecord, rest: string[]) => {
     const [what, ...tail] = rest;
-    if (what === undefined) return reply(c, buildData(store, b, opts.live?.lifecycle(b.uuid)), () => buildPage(buildData(store, b, opts.live?.lifecycle(b.uuid))));
+    if (what === undefined) return reply(c, buildData(store, b, opts.live?.lifecycle(b.uuid)), buildPage);
     switch (what) {
       case 'f': {
         const path = tail.join('/');
@@ -162,7 +163,7 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
     if (rest.length === 0 || (rest.length === 1 && rest[0] === 'failed')) {
       const d = jobData(store, job, platform, rest[0] === 'failed');
       if (!d) throw webErrors.notFound(`job ${job}`);
-      return reply(c, d, () => jobPage(d));
+      return reply(c, d, jobPage);
     }
     if (rest[0] !== 'build' || rest.length < 2) throw webErrors.notFound(c.url.pathname);
     if (rest[1] === 'latest') {
@@ -175,13 +176,13 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
   };
 
   const liveRoute = (c: Ctx, rest: string[]) => {
-    if (rest.length === 0) return reply(c, opts.live?.snapshot() ?? null, () => livePage(opts.live?.snapshot()));
+    if (rest.length === 0) return reply(c, opts.live?.snapshot() ?? null, livePage);
     const uuid = rest[0]!;
     if (!UUID.test(uuid)) throw webErrors.notFound(`job run ${uuid}`);
     if (rest.length === 1) {
       const running = opts.live?.snapshot().running.find((r) => r.uuid === uuid);
       const lifecycle = opts.live?.lifecycle(uuid);
-      return reply(c, { uuid, running: running ?? null, lifecycle: lifecycle ?? null }, () => liveJobPage(uuid, running, lifecycle, clock.now()));
+      return reply(c, { uuid, running: running ?? null, lifecycle: lifecycle ?? null }, (d) => liveJobPage(d, clock.now()));
     }
     if (rest.length === 2 && rest[1] === 'events') return streamConsole(c, uuid);
     throw webErrors.notFound(c.url.pathname);
@@ -244,9 +245,9 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
     const now = clock.now();
     switch (segs[0]) {
       case '':
-        return reply(c, indexData(store, now, INDEX_MAX_AGE_MS), () => indexPage(indexData(store, now, INDEX_MAX_AGE_MS), false));
+        return reply(c, indexData(store, now, INDEX_MAX_AGE_MS), (d) => indexPage(d, false));
       case 'all-builds':
-        return reply(c, indexData(store, now), () => indexPage(indexData(store, now), true));
+        return reply(c, indexData(store, now), (d) => indexPage(d, true));
       case 'failed-builds': {
         const start = Math.max(0, Number.parseInt(c.url.searchParams.get('start') ?? '0', 10) || 0);
         const count = Math.min(500, Math.max(1, Number.parseInt(c.url.searchParams.get('count') ?? '10', 10) || 10));
@@ -267,7 +268,7 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
         const [a, b] = [segs[1] ?? '', segs[2] ?? ''].map((u) => (UUID.test(u) ? store.build(u) : undefined));
         if (!a || !b || segs.length !== 3) throw webErrors.notFound('both builds');
         const d = await compareData(store, a, b);
-        return reply(c, d, () => comparePage(d));
+        return reply(c, d, comparePage);
       }
       case 'live':
         return liveRoute(c, segs.slice(1));
