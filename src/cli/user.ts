@@ -1,7 +1,7 @@
 // `builder user add|update|remove|disable|enable|list`: the upload accounts of the web frontend.
 import { BuilderError } from '../errors/builder-error.ts';
 import { openRoot } from '../web/open-root.ts';
-import { parseFlags, UsageError } from '../web/cli-flags.ts';
+import { parseFlags } from '../web/cli-flags.ts';
 import { UserStore } from '../web/users.ts';
 
 const usage = `usage: builder user [--dir=data] COMMAND
