@@ -1,10 +1,10 @@
 // `builder access add|remove USER JOB`: which jobs a restricted upload user may upload to.
 import { BuilderError } from '../errors/builder-error.ts';
 import { openRoot } from '../web/open-root.ts';
-import { parseFlags } from '../web/cli-flags.ts';
+import { DEFAULT_DATA_DIR, parseFlags } from '../web/cli-flags.ts';
 import { UserStore } from '../web/users.ts';
 
-const usage = `usage: builder access [--dir=data] add|remove USER JOB`;
+const usage = `usage: builder access [--dir=${DEFAULT_DATA_DIR}] add|remove USER JOB`;
 
 export default async function access(argv: string[]): Promise<number> {
   let f;
@@ -23,7 +23,7 @@ export default async function access(argv: string[]): Promise<number> {
     process.stderr.write(usage + '\n');
     return 2;
   }
-  const store = await openRoot(f.values.get('dir') ?? 'data');
+  const store = await openRoot(f.values.get('dir') ?? DEFAULT_DATA_DIR);
   const root = store.root;
   try {
     const users = new UserStore(root);

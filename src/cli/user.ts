@@ -1,10 +1,10 @@
 // `builder user add|update|remove|disable|enable|list`: the upload accounts of the web frontend.
 import { BuilderError } from '../errors/builder-error.ts';
 import { openRoot } from '../web/open-root.ts';
-import { parseFlags } from '../web/cli-flags.ts';
+import { DEFAULT_DATA_DIR, parseFlags } from '../web/cli-flags.ts';
 import { UserStore } from '../web/users.ts';
 
-const usage = `usage: builder user [--dir=data] COMMAND
+const usage = `usage: builder user [--dir=${DEFAULT_DATA_DIR}] COMMAND
   add NAME [--restricted] [--password=SECRET]   password from --password, else the first line of stdin
   update NAME [--password=SECRET | --password-stdin] [--restricted | --unrestricted]
   remove NAME
@@ -37,7 +37,7 @@ export default async function user(argv: string[]): Promise<number> {
     process.stderr.write(`${usage}\n`);
     return 2;
   }
-  const store = await openRoot(f.values.get('dir') ?? 'data');
+  const store = await openRoot(f.values.get('dir') ?? DEFAULT_DATA_DIR);
   const root = store.root;
   try {
     const users = new UserStore(root);

@@ -3,9 +3,9 @@
 import { destroyPool } from '../pool/pool.ts';
 import { buildStoreFor, type VacuumPolicy } from '../web/build-store.ts';
 import { openRoot } from '../web/open-root.ts';
-import { parseFlags, UsageError } from '../web/cli-flags.ts';
+import { DEFAULT_DATA_DIR, parseFlags, UsageError } from '../web/cli-flags.ts';
 
-const usage = `usage: builder vacuum [--dir=data] [--job=NAME] [--platform=P] [--dry-run] POLICY
+const usage = `usage: builder vacuum [--dir=${DEFAULT_DATA_DIR}] [--job=NAME] [--platform=P] [--dry-run] POLICY
   older-than DATE                 builds started before DATE (ISO 8601, e.g. 2024-01-31)
   older-than-days N               builds started more than N days ago
   except-latest N                 all but the latest N builds per job and platform
@@ -45,7 +45,7 @@ export default async function vacuum(argv: string[]): Promise<number> {
     const job = f.values.get('job');
     const platform = f.values.get('platform');
     policy = { ...policyOf(f.positionals, Date.now()), ...(job ? { job } : {}), ...(platform ? { platform } : {}) };
-    dir = f.values.get('dir') ?? 'data';
+    dir = f.values.get('dir') ?? DEFAULT_DATA_DIR;
     dryRun = f.switches.has('dry-run');
   } catch (e) {
     process.stderr.write(`builder vacuum: ${(e as Error).message}\n${usage}\n`);

@@ -1,11 +1,11 @@
 // `builder web`: the web frontend alone (no scheduler attached: no live page), on a data directory.
 import { destroyPool } from '../pool/pool.ts';
 import { openRoot } from '../web/open-root.ts';
-import { parseFlags, UsageError } from '../web/cli-flags.ts';
+import { DEFAULT_DATA_DIR, parseFlags, UsageError } from '../web/cli-flags.ts';
 import { startWebServer } from '../web/web-server.ts';
 import { DEFAULT_MAX_UPLOAD_BYTES } from '../web/upload.ts';
 
-const usage = `usage: builder web [--ip=127.0.0.1] [--port=3000] [--dir=data] [--config-dir=/etc/builder-web] [--max-upload-bytes=${DEFAULT_MAX_UPLOAD_BYTES}]
+const usage = `usage: builder web [--ip=127.0.0.1] [--port=3000] [--dir=${DEFAULT_DATA_DIR}] [--config-dir=/etc/builder-web] [--max-upload-bytes=${DEFAULT_MAX_UPLOAD_BYTES}]
 
 Serves the builds of --dir (its LMDB store and _artifacts/) and accepts builder-web uploads at POST /upload.
 Upload hooks: executable <config-dir>/upload-hooks/*.sh.`;
@@ -29,7 +29,7 @@ export default async function web(argv: string[]): Promise<number> {
     process.stderr.write(`builder web: bad --port or --max-upload-bytes\n${usage}\n`);
     return 2;
   }
-  const dir = f.values.get('dir') ?? 'data';
+  const dir = f.values.get('dir') ?? DEFAULT_DATA_DIR;
   const store = await openRoot(dir);
   const root = store.root;
   const server = await startWebServer({

@@ -27,3 +27,6 @@ export function parseFlags(argv: string[], valued: string[], switches: string[])
   }
   return out;
 }
+
+/** The server's default --dir, so `builder web|user|access|vacuum` find its store without flags. */
+export const DEFAULT_DATA_DIR = process.platform === 'freebsd' ? '/var/db/builder' : '/var/lib/builder';
