@@ -1,7 +1,7 @@
 // What to do when an entry's `next` has passed (a scheduler tick, or a restart after downtime).
 //   one  (the original): one run, however many occurrences were missed
 //   skip: no run for occurrences missed by more than the grace; an on-time one still runs
-//   all:  one run per missed occurrence, at most `max`
+//   all:  one run per missed occurrence, at most `max` (a max below 1 counts as 1: a due entry runs)
 // The new `next` is nextRun(trigger, next, now): for a period now + period, for cron the first
 // occurrence after now. Missed occurrences are counted on the trigger's own grid from the stored
 // `next` (period: next, next + p, ...; cron: its occurrences) up to and including now.
