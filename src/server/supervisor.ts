@@ -17,6 +17,7 @@ import type { Clock, TimerHandle } from '../scheduler/clock.ts';
 import { artifactPathProblem, jobNameProblem } from './artifact-path.ts';
 import { ConsoleBuffer, type ConsoleObserver } from './console-buffer.ts';
 import { DueHeap } from './due-heap.ts';
+import { JobQueue } from './job-queue.ts';
 import type { Change, HistoryEntry, OutboxEntry, Persistence, RunningRecord, ScheduleEntry, Trigger } from './persistence.ts';
 import { resultPath, writeDurably } from './result-file.ts';
 import { resultText } from './result-text.ts';
@@ -92,7 +93,7 @@ export function jobPlatform(job: Job): string | undefined {
 
 export class Supervisor {
   readonly schedule = new Map<string, ScheduleEntry>();
-  readonly queues = new Map<string, Job[]>();
+  readonly queues = new Map<string, JobQueue>();
   readonly dropped = new Set<string>();
   private readonly runs = new Map<string, Run>();
   /** requeued runs waiting for a worker again, by platform and job name */
@@ -142,7 +143,7 @@ export class Supervisor {
       this.schedule.set(e.name, e);
       if (!e.paused) this.due.set(e.name, e.next);
     }
-    for (const [p, jobs] of loaded.queues) this.queues.set(p, jobs);
+    for (const [p, jobs] of loaded.queues) this.queues.set(p, new JobQueue(jobs));
     for (const p of loaded.dropped) this.dropped.add(p);
 
     const change: Change = { deleteActor: [], putActor: [], deleteRunning: [], queue: [] };
@@ -268,11 +269,7 @@ export class Supervisor {
     this.schedule.delete(name);
     this.due.delete(name);
     for (const [platform, q] of this.queues) {
-      const i = q.findIndex((j) => j.name === name);
-      if (i >= 0) {
-        q.splice(i, 1);
-        change.queue!.push({ op: 'remove', platform, name });
-      }
+      if (q.remove(name)) change.queue!.push({ op: 'remove', platform, name });
     }
     for (const [key, uuid] of [...this.waitingRuns]) {
       const run = this.runs.get(uuid);
@@ -365,7 +362,7 @@ export class Supervisor {
         period: e.trigger.type === 'period' ? e.trigger.period : ('never' as Period),
         job: e.job,
       }));
-    const queues = [...this.queues].map(([platform, jobs]) => ({ platform, jobs: [...jobs] }));
+    const queues = [...this.queues].map(([platform, q]) => ({ platform, jobs: q.jobs() }));
     const running = [...this.runs.values()]
       .filter((r) => r.job && ['assigned', 'running', 'uploading'].includes(this.stateOf(r)))
       .map((r) => ({ started: new Date(r.actor.getSnapshot().context.assignedAt!), uuid: r.uuidBytes, job: r.job! }));
@@ -391,7 +388,7 @@ export class Supervisor {
           pendingRuns: e.pendingRuns,
           lastRun: this.opts.persistence.history(e.name, 1)[0] ?? null,
         })),
-      queues: [...this.queues].map(([platform, jobs]) => ({ platform, jobs: jobs.map((j) => j.name) })),
+      queues: [...this.queues].map(([platform, q]) => ({ platform, jobs: q.names_() })),
       runs: [...this.runs.values()].map((r) => {
         const c = r.actor.getSnapshot().context;
         return {
@@ -612,7 +609,7 @@ export class Supervisor {
   }
 
   /** The platform's queue, created from the schedule on first use, as the original does. */
-  private findQueue(platform: string, change: Change): Job[] | undefined {
+  private findQueue(platform: string, change: Change): JobQueue | undefined {
     const existing = this.queues.get(platform);
     if (existing) return existing;
     if (this.dropped.has(platform)) return undefined;
@@ -624,16 +621,16 @@ export class Supervisor {
       if (p === platform || (p === undefined && hasTemplate)) jobs.push(e.job);
     }
     if (jobs.length === 0) return undefined;
-    this.queues.set(platform, jobs);
+    const q = new JobQueue(jobs);
+    this.queues.set(platform, q);
     (change.createQueue ??= []).push(platform);
     for (const job of jobs) change.queue!.push({ op: 'push-back', platform, job });
-    return jobs;
+    return q;
   }
 
   private queueBack(platform: string, job: Job, change: Change): boolean {
     const q = this.queues.get(platform);
-    if (!q || q.some((j) => j.name === job.name)) return false;
-    q.push(job);
+    if (!q || !q.pushBack(job)) return false;
     change.queue!.push({ op: 'push-back', platform, job });
     this.bus.emit('queue:added', { platform, name: job.name, front: false });
     return true;
@@ -642,16 +639,11 @@ export class Supervisor {
   private queueFront(platform: string, job: Job, change: Change): void {
     let q = this.queues.get(platform);
     if (!q) {
-      q = [];
+      q = new JobQueue();
       this.queues.set(platform, q);
       (change.createQueue ??= []).push(platform);
     }
-    const i = q.findIndex((j) => j.name === job.name);
-    if (i >= 0) {
-      q.splice(i, 1);
-      change.queue!.push({ op: 'remove', platform, name: job.name });
-    }
-    q.unshift(job);
+    q.pushFront(job);
     change.queue!.push({ op: 'push-front', platform, job });
     this.bus.emit('queue:added', { platform, name: job.name, front: true });
     this.dispatch(platform, change);
@@ -664,9 +656,8 @@ export class Supervisor {
     const q = this.findQueue(platform, change);
     while (q && q.length > 0 && waiting.length > 0) {
       // A job still running on this platform waits in the queue until that run ends.
-      const i = q.findIndex((j) => !this.active.has(qkey(platform, j.name)));
-      if (i < 0) break;
-      const job = q.splice(i, 1)[0]!;
+      const job = q.take((j) => !this.active.has(qkey(platform, j.name)));
+      if (!job) break;
       change.queue!.push({ op: 'remove', platform, name: job.name });
       let script: ScriptJob;
       try {
