@@ -156,3 +156,13 @@ describe('cron in America/New_York across DST', () => {
     assert.deepEqual(firings('0 0 0 1 1 ? 2025', NEW_YORK, '2024-01-01T00:00:00Z', 2), ['2025-01-01T05:00:00Z', null]);
   });
 });
+
+describe('cron far ahead in a DST zone', () => {
+  it('finds firings decades and many DST changes away', () => {
+    assert.deepEqual(firings('0 0 0 1 1 ? 2090', BERLIN, '2024-01-01T00:00:00Z', 2), ['2089-12-31T23:00:00Z', null]);
+    // 2030-03-31 and 2030-11-03 are the DST days of Berlin and New York that year
+    assert.deepEqual(firings('0 30 2 31 3 ? 2030', BERLIN, '2024-01-01T00:00:00Z', 1), ['2030-03-31T01:30:00Z']);
+    assert.deepEqual(firings('0 0 1 3 11 ? 2030', NEW_YORK, '2024-01-01T00:00:00Z', 2), ['2030-11-03T05:00:00Z', null]);
+    assert.deepEqual(firings('0 0 2 3 11 ? 2030', NEW_YORK, '2024-01-01T00:00:00Z', 1), ['2030-11-03T07:00:00Z']);
+  });
+});

@@ -16,7 +16,7 @@
 // before the end of 2099 (cronexpr's last year).
 import { cronErrors } from '../errors/cron-error.ts';
 import { daysOfMonth, parseCronFields, type CronFields } from './cron-fields.ts';
-import { firstTransition, isValidTimeZone, offsetAt, systemTimeZone } from './time-zone.ts';
+import { firstTransition, isUtc, isValidTimeZone, offsetAt, systemTimeZone } from './time-zone.ts';
 
 export interface CronOptions {
   /** an IANA zone; default: the server's zone */
@@ -40,7 +40,8 @@ export interface CronSchedule {
 const DAY = 86_400_000;
 /** A DST change this far back may still owe a shifted or repeated time (gaps/overlaps are < 1 day). */
 const LOOKBACK = DAY;
-const MAX_SEGMENTS = 64;
+const MAX_SEGMENTS = 16;
+const MAX_RESTARTS = 1000;
 
 /**
  * Parses and checks an expression. Refused with a CronError (stable `code`): ERR_CRON_FIELD_COUNT,
@@ -81,16 +82,29 @@ class CronEvaluator implements CronSchedule {
 
   next(afterMs: number): number | null {
     if (!Number.isFinite(afterMs)) return null;
+    let start = Math.floor(afterMs / 1000) * 1000 + 1000;
+    if (isUtc(this.timeZone)) return this.nextLocal(start);
+    for (let i = 0; i < MAX_RESTARTS; i++) {
+      const r = this.nextFrom(start);
+      if (typeof r === 'number' || r === null) return r;
+      start = r.restartAt;
+    }
+    return null;
+  }
+
+  /**
+   * The first firing at or after `start`, or where to start again closer to it. Works segment by
+   * segment between DST changes: within one, local time is instant + a constant offset.
+   */
+  private nextFrom(start: number): number | null | { restartAt: number } {
     const tz = this.timeZone;
-    const start = Math.floor(afterMs / 1000) * 1000 + 1000;
     let o = offsetAt(tz, start);
     // a DST change shortly before `start` may still owe a shifted (gap) time, or make `start` a
     // second pass over repeated wall-clock times
     let segStart = start;
     let prev: number | null = null;
     const back = start - LOOKBACK;
-    const oBack = offsetAt(tz, back);
-    if (oBack !== o) {
+    if (offsetAt(tz, back) !== o) {
       const t = firstTransition(tz, back, start);
       if (t !== null) {
         segStart = t;
@@ -111,6 +125,10 @@ class CronEvaluator implements CronSchedule {
       const n = this.nextLocal(localFrom);
       if (n !== null && (best === null || n - o < best)) best = n - o;
       if (best === null) return null;
+      // Far ahead: n is the first matching wall-clock time after from, so nothing can fire between
+      // a day after `from` and a day before `best` (offsets differ by less than a day); look again
+      // from close to it rather than walking every DST change in between.
+      if (best - from > 2 * DAY) return { restartAt: best - 2 * DAY };
       const t = firstTransition(tz, from, best);
       if (t === null) return best;
       // the offset changes at t, before or at `best`: nothing of this segment came first
