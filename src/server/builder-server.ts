@@ -21,6 +21,7 @@ export interface ServerOptions {
   defaultTimeoutSeconds?: number;
   maxFrameBytes?: number;
   helloTimeoutMs?: number;
+  observerMaxQueuedLines?: number;
   importState?: string;
   inspect?: (event: InspectionEvent) => void;
   /** extra parts started with the server and closed before it (web, 9P) */
@@ -78,6 +79,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       port: opts.port ?? 1234,
       ...(opts.maxFrameBytes !== undefined ? { maxFrameBytes: opts.maxFrameBytes } : {}),
       ...(opts.helloTimeoutMs !== undefined ? { helloTimeoutMs: opts.helloTimeoutMs } : {}),
+      ...(opts.observerMaxQueuedLines !== undefined ? { observerMaxQueuedLines: opts.observerMaxQueuedLines } : {}),
     });
   } catch (e) {
     await supervisor.stop();

@@ -8,12 +8,17 @@ import { uuidToString } from '../protocol/uuid.ts';
 import { ObserveSession } from './observe-session.ts';
 import type { Supervisor } from './supervisor.ts';
 
-export async function clientConversation(sock: CmdSocket, sup: Supervisor): Promise<void> {
+export interface ClientConversationOptions {
+  /** console lines an observer may fall behind before the oldest are dropped */
+  observerMaxQueuedLines?: number;
+}
+
+export async function clientConversation(sock: CmdSocket, sup: Supervisor, opts: ClientConversationOptions = {}): Promise<void> {
   const cmd = await sock.next();
   if (cmd === null) return;
   let reply: Cmd;
   try {
-    await handle(cmd, sock, sup);
+    await handle(cmd, sock, sup, opts);
     reply = { type: 'success' };
   } catch (e) {
     if (e instanceof ProtocolError && sock.socket.destroyed) return;
@@ -28,7 +33,7 @@ export async function clientConversation(sock: CmdSocket, sup: Supervisor): Prom
   await sock.close();
 }
 
-async function handle(cmd: Cmd, sock: CmdSocket, sup: Supervisor): Promise<void> {
+async function handle(cmd: Cmd, sock: CmdSocket, sup: Supervisor, opts: ClientConversationOptions): Promise<void> {
   switch (cmd.type) {
     case 'schedule':
       return sup.scheduleJob({ job: cmd.job, trigger: { type: 'period', period: cmd.period } });
@@ -65,7 +70,7 @@ async function handle(cmd: Cmd, sock: CmdSocket, sup: Supervisor): Promise<void>
       await sock.send({ type: 'history-reply', json: JSON.stringify(sup.history(cmd.name)) });
       return;
     case 'observe': {
-      const session = new ObserveSession(sock, cmd.uuid);
+      const session = new ObserveSession(sock, cmd.uuid, opts.observerMaxQueuedLines);
       const unsubscribe = await sup.observe(uuidToString(cmd.uuid), session);
       try {
         await session.pump();

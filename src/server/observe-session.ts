@@ -18,7 +18,7 @@ export class ObserveSession implements ConsoleObserver {
   constructor(
     private readonly sock: CmdSocket,
     private readonly uuid: Uuid,
-    private readonly maxQueued = OBSERVER_MAX_QUEUED_LINES,
+    private readonly maxQueued: number = OBSERVER_MAX_QUEUED_LINES,
   ) {}
 
   line(e: { deltaNs: bigint; line: Uint8Array }): void {

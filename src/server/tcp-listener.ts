@@ -15,6 +15,7 @@ export interface ListenerOptions {
   /** a connection that sends no hello within this time is closed */
   helloTimeoutMs?: number;
   maxConnections?: number;
+  observerMaxQueuedLines?: number;
 }
 
 export interface Listener {
@@ -36,7 +37,7 @@ export async function listen(sup: Supervisor, opts: ListenerOptions): Promise<Li
       log: (m) => sup.bus.log('warn', m, { connection: id }),
     });
     sup.bus.emit('connection:open', { id, remote: sock.remote });
-    converse(sup, sock, id, opts.helloTimeoutMs ?? 30_000)
+    converse(sup, sock, id, opts)
       .catch((e) => sup.bus.emit('connection:error', { id, remote: sock.remote, code: (e as { code?: string }).code ?? 'ERR_CONNECTION', message: (e as Error).message }))
       .finally(() => {
         sup.bus.emit('connection:closed', { id, remote: sock.remote, reason: sock.closeReason ?? 'done' });
@@ -63,8 +64,8 @@ export async function listen(sup: Supervisor, opts: ListenerOptions): Promise<Li
   };
 }
 
-async function converse(sup: Supervisor, sock: CmdSocket, id: string, helloTimeoutMs: number): Promise<void> {
-  const timer = setTimeout(() => sock.destroy('no hello in time'), helloTimeoutMs);
+async function converse(sup: Supervisor, sock: CmdSocket, id: string, opts: ListenerOptions): Promise<void> {
+  const timer = setTimeout(() => sock.destroy('no hello in time'), opts.helloTimeoutMs ?? 30_000);
   let hello;
   try {
     hello = await sock.next();
@@ -74,7 +75,7 @@ async function converse(sup: Supervisor, sock: CmdSocket, id: string, helloTimeo
   if (hello === null) return;
   if (hello.type === 'client-hello' && hello.kind === 'client' && hello.version === CLIENT_VERSION) {
     await sock.send({ type: 'server-hello' });
-    return clientConversation(sock, sup);
+    return clientConversation(sock, sup, opts.observerMaxQueuedLines !== undefined ? { observerMaxQueuedLines: opts.observerMaxQueuedLines } : {});
   }
   if (hello.type === 'client-hello' && hello.kind === 'worker' && hello.version === WORKER_VERSION) {
     await sock.send({ type: 'server-hello' });
