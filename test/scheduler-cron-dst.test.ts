@@ -114,6 +114,24 @@ describe('cron in America/New_York across DST', () => {
     assert.deepEqual(firings('0 2 * * *', NEW_YORK, '2024-03-09T12:00:00Z', 1), ['2024-03-10T07:00:00Z']);
   });
 
+  it('an hour field */2 is a wildcard (Vixie cron): 02:00 is skipped, 0-23/2 is fixed hours: shifted', () => {
+    assert.deepEqual(firings('0 */2 * * *', NEW_YORK, '2024-03-10T04:30:00Z', 2), [
+      '2024-03-10T05:00:00Z', // 00:00 EST
+      '2024-03-10T08:00:00Z', // 04:00 EDT
+    ]);
+    assert.deepEqual(firings('0 0-23/2 * * *', NEW_YORK, '2024-03-10T04:30:00Z', 3), [
+      '2024-03-10T05:00:00Z', // 00:00 EST
+      '2024-03-10T07:00:00Z', // 02:00 EST does not exist: 03:00 EDT
+      '2024-03-10T08:00:00Z', // 04:00 EDT
+    ]);
+    // every hour listed is a wildcard too: both passes of the repeated hour in Berlin
+    assert.deepEqual(firings('54 0-23 * * *', BERLIN, '2024-10-27T00:00:00Z', 3), [
+      '2024-10-27T00:54:00Z', // 02:54 CEST
+      '2024-10-27T01:54:00Z', // 02:54 CET
+      '2024-10-27T02:54:00Z', // 03:54 CET
+    ]);
+  });
+
   it('0 1 * * * at fall-back: 01:00 EDT only, not again at 01:00 EST', () => {
     assert.deepEqual(firings('0 1 * * *', NEW_YORK, '2024-11-02T12:00:00Z', 3), [
       '2024-11-03T05:00:00Z', // 01:00 EDT

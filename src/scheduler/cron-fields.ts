@@ -17,7 +17,7 @@ export interface CronFields {
   years: number[];
   dom: DomRule;
   dow: DowRule;
-  /** the hour field is a wildcard (star, `?`, or a star with a step): at DST changes it keeps to the clock, see cron.ts */
+  /** the hour field is a wildcard (star, `?`, a star with a step, or all 24 hours): at DST changes it keeps to the clock, see cron.ts */
   hourWildcard: boolean;
   /** the seven fields as understood (lowercase, macros expanded) */
   normalized: string;
@@ -97,15 +97,16 @@ export function parseCronFields(expr: string): CronFields {
   fields = fields.map((f) => f.toLowerCase());
   const [sec, min, hour, dom, month, dow, year] = fields as [string, string, string, string, string, string, string];
   const hourEntries = hour.split(',');
+  const hours = values(expr, hour, HOUR);
   return {
     seconds: values(expr, sec, SECOND),
     minutes: values(expr, min, MINUTE),
-    hours: values(expr, hour, HOUR),
+    hours,
     months: values(expr, month, MONTH),
     years: values(expr, year, YEAR),
     dom: domRule(expr, dom),
     dow: dowRule(expr, dow),
-    hourWildcard: hourEntries.some((e) => e === '*' || e === '?' || e.startsWith('*/')),
+    hourWildcard: hours.length === 24 || hourEntries.some((e) => e === '*' || e === '?' || e.startsWith('*/')),
     normalized: fields.join(' '),
   };
 }

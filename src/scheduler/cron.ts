@@ -5,8 +5,8 @@
 // - Spring forward (a wall-clock range is skipped, e.g. 02:00-03:00 in Europe/Berlin on the last
 //   Sunday of March): a time inside the gap fires at the same distance into the new time, i.e.
 //   shifted by the gap (`30 2 * * *` fires at 03:30 CEST = 01:30Z), once. Expressions whose hour
-//   field is a wildcard (`*`, `?`, `*/n`) just skip the missing wall-clock times (`30 * * * *` fires
-//   at 01:30 CET and then 03:30 CEST).
+//   field is a wildcard (`*`, `?`, `*/n` as in Vixie cron, or a list of all 24 hours) just skip the
+//   missing wall-clock times (`30 * * * *` fires at 01:30 CET and then 03:30 CEST).
 // - Fall back (a wall-clock range repeats, e.g. 01:00-02:00 in America/New_York on the first
 //   Sunday of November): a time in the repeated range fires once, at its first occurrence
 //   (`0 1 * * *` fires at 01:00 EDT = 05:00Z, not again at 01:00 EST), except for an hour-wildcard
