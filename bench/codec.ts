@@ -1,4 +1,5 @@
-// Codec and pool figures: Output lines (messages/s), a 64 MiB JobFinished (MB/s), pool SHA-256
+// Codec and pool figures: Output lines (messages/s), a 64 MiB JobFinished (MB/s), an InfoReply of
+// many small values (schedule items + queued jobs: encode/decode ms, inline and pool), pool SHA-256
 // beside sha256sum on the same file, and the event-loop delay while the pool hashes.
 // BENCH_QUICK=1 uses smaller sizes and finishes in seconds.
 import { execFile } from 'node:child_process';
@@ -70,6 +71,46 @@ async function jobFinished(): Promise<void> {
   console.log(`JobFinished ${size / MiB} MiB: encode ${fmt(mb / te)} MB/s, decode ${fmt(mb / td)} MB/s (views, no copy), pool encode incl. transfer ${fmt(size / MiB / tp)} MB/s`);
 }
 
+/** An InfoReply with n schedule items and a queue of n script jobs, the shape the server's `info` sends. */
+export function bigInfoReply(n: number): Cmd {
+  const t0 = Date.UTC(2024, 0, 1);
+  const schedule = Array.from({ length: n }, (_, i) => ({
+    next: new Date(t0 + i * 61_001),
+    period: (['hourly', 'daily', 'weekly', 'never'] as const)[i % 4],
+    job: { type: 'script' as const, name: `job-${i}`, script: `#!/bin/sh\nmake -C /src/project-${i} all`, platform: 'debian-12' },
+  }));
+  const jobs = Array.from({ length: n }, (_, i) => ({ type: 'script' as const, name: `queued-${i}`, script: `echo building ${i} && ./build.sh --target=${i}` }));
+  return { type: 'info-reply', info: { schedule, queues: [{ platform: 'debian-12', jobs }], running: [], droppedPlatforms: ['freebsd-14'] } };
+}
+
+async function infoReply(): Promise<void> {
+  for (const n of quick ? [10_000] : [10_000, 100_000]) {
+    const cmd = bigInfoReply(n);
+    const [der, coldE] = time(() => encodeCmd(cmd));
+    const [, coldD] = time(() => decodeCmd(der));
+    const reps = n >= 100_000 ? 3 : 10;
+    let te = Infinity;
+    let td = Infinity;
+    for (let i = 0; i < reps; i++) {
+      te = Math.min(te, time(() => encodeCmd(cmd))[1]);
+      td = Math.min(td, time(() => decodeCmd(der))[1]);
+    }
+    await encodeCmdOffThread(cmd); // start the pool's threads
+    const [p, tp] = await timeAsync(() => encodeCmdOffThread(cmd));
+    const same = Buffer.compare(Buffer.from(p), Buffer.from(der)) === 0;
+    console.log(
+      `InfoReply ${fmt(n)} schedule items + ${fmt(n)} queued jobs (${fmt(der.length / MiB, 2)} MiB): encode ${fmt(te * 1000, 1)} ms, decode ${fmt(td * 1000, 1)} ms warm ` +
+        `(cold ${fmt(coldE * 1000, 1)} / ${fmt(coldD * 1000, 1)} ms); CmdSocket path (encodeCmdOffThread) ${fmt(tp * 1000, 1)} ms (same bytes: ${same})`,
+    );
+  }
+}
+
+async function timeAsync<T>(f: () => Promise<T>): Promise<[T, number]> {
+  const t0 = performance.now();
+  const v = await f();
+  return [v, (performance.now() - t0) / 1000];
+}
+
 async function hashing(): Promise<void> {
   const size = (quick ? 64 : 1024) * MiB;
   const dir = await mkdtemp(path.join(tmpdir(), 'builder-bench-'));
@@ -110,6 +151,7 @@ async function hashing(): Promise<void> {
 
 console.log(`bench/codec${quick ? ' (quick)' : ''}`);
 outputLines();
+await infoReply();
 await jobFinished();
 await hashing();
 await destroyPool();
