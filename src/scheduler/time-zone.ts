@@ -117,10 +117,3 @@ export function firstTransition(timeZone: string, from: number, to: number): num
   }
   return hiS * 1000;
 }
-
-/** The last instant in (from, to] where the offset changes, searched back from `to`; null if none. */
-export function lastTransitionWithin(timeZone: string, from: number, to: number): number | null {
-  if (isUtc(timeZone) || to <= from) return null;
-  if (offsetAt(timeZone, from) === offsetAt(timeZone, to)) return null;
-  return firstTransition(timeZone, from, to);
-}
