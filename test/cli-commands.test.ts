@@ -32,7 +32,7 @@ const json = async (...args: string[]) => {
 const info = () => json('info');
 const entry = async (name: string) => (await info()).schedule.find((e: { name: string }) => e.name === name);
 
-test('schedule FILE with the default period, then info shows it as a table and as JSON', async () => {
+test('schedule FILE with the default period, then info shows it as a table and as JSON', { timeout: 30_000 }, async () => {
   const before = Date.now();
   const r = await cli('schedule', 'daily-job', 'linux', script);
   assert.equal(r.status, 0, r.stderr);
@@ -56,7 +56,7 @@ test('schedule FILE with the default period, then info shows it as a table and a
   assert.doesNotMatch(text.stdout, /\x1b\[/, 'no colour when stdout is not a terminal');
 });
 
-test('schedule --json, and the extensions --cron --tz --timeout --catch-up', async () => {
+test('schedule --json, and the extensions --cron --tz --timeout --catch-up', { timeout: 30_000 }, async () => {
   const plain = await json('schedule', 'json-job', 'linux', script, '--period', 'hourly');
   assert.deepEqual(plain, { ok: true, command: 'schedule', name: 'json-job', platform: 'linux', period: 'hourly', extended: false });
   assert.deepEqual((await entry('json-job')).trigger, { type: 'period', period: 'hourly' });
@@ -79,7 +79,7 @@ test('schedule --json, and the extensions --cron --tz --timeout --catch-up', asy
   assert.deepEqual((await entry('timeout-job')).trigger, { type: 'period', period: 'daily' });
 });
 
-test('a Failure from the server: its message on one line, exit 1, and {"ok":false} with --json', async () => {
+test('a Failure from the server: its message on one line, exit 1, and {"ok":false} with --json', { timeout: 30_000 }, async () => {
   const r = await cli('schedule', 'daily-job', 'linux', script);
   assert.equal(r.status, 1);
   assert.equal(r.stderr, 'builder schedule: job name already used\n');
@@ -92,7 +92,7 @@ test('a Failure from the server: its message on one line, exit 1, and {"ok":fals
   assert.equal(bad.stderr.split('\n').length, 2, bad.stderr);
 });
 
-test('reschedule NAME RFC3339 [--period P]', async () => {
+test('reschedule NAME RFC3339 [--period P]', { timeout: 30_000 }, async () => {
   const r = await cli('reschedule', 'json-job', '2031-02-03T04:05:06Z', '--period', 'weekly');
   assert.equal(r.status, 0, r.stderr);
   assert.match(r.stdout, /^rescheduled json-job: next run 2031-02-03 04:05:06Z \(in \d+d \d+h\), weekly\n$/);
@@ -107,7 +107,7 @@ test('reschedule NAME RFC3339 [--period P]', async () => {
   assert.equal(unknown.stderr, "builder reschedule: couldn't find job nope\n");
 });
 
-test('execute NAME [--platform P]', async () => {
+test('execute NAME [--platform P]', { timeout: 30_000 }, async () => {
   const j = await json('execute', 'daily-job');
   assert.deepEqual(j, { ok: true, command: 'execute', name: 'daily-job', platform: null });
   assert.equal((await info()).queues.find((q: { platform: string }) => q.platform === 'linux').jobs[0], 'daily-job');
@@ -119,7 +119,7 @@ test('execute NAME [--platform P]', async () => {
   assert.equal(unknown.stderr, 'builder execute: execute failed: job not found\n');
 });
 
-test('orb-build NAME OPAM [--period P]', async () => {
+test('orb-build NAME OPAM [--period P]', { timeout: 30_000 }, async () => {
   const j = await json('orb-build', 'orb-job', 'albatross', '--period', 'weekly');
   assert.deepEqual(j, { ok: true, command: 'orb-build', name: 'orb-job', opamPackage: 'albatross', period: 'weekly', extended: false });
   const e = await entry('orb-job');
@@ -129,7 +129,7 @@ test('orb-build NAME OPAM [--period P]', async () => {
   assert.match(text.stdout, /^orb-job\s+every \(orb build\)\s+weekly/m);
 });
 
-test('unschedule NAME', async () => {
+test('unschedule NAME', { timeout: 30_000 }, async () => {
   await json('schedule', 'gone-job', 'linux', script);
   const r = await cli('unschedule', 'gone-job');
   assert.equal(r.status, 0, r.stderr);
@@ -141,7 +141,7 @@ test('unschedule NAME', async () => {
   assert.equal(JSON.parse(again.stdout).error.message, 'unknown job gone-job');
 });
 
-test('drop-platform and undrop-platform', async () => {
+test('drop-platform and undrop-platform', { timeout: 30_000 }, async () => {
   await json('schedule', 'bsd-job', 'freebsd', script);
   assert.deepEqual(await json('drop-platform', 'freebsd'), { ok: true, command: 'drop-platform', platform: 'freebsd' });
   const i = await info();
@@ -163,7 +163,7 @@ test('drop-platform and undrop-platform', async () => {
   assert.equal(again.stderr, 'builder undrop-platform: unknown platform freebsd\n');
 });
 
-test('info --original-format prints what the original client prints', async () => {
+test('info --original-format prints what the original client prints', { timeout: 30_000 }, async () => {
   const r = await cli('info', '--original-format');
   assert.equal(r.status, 0, r.stderr);
   const lines = r.stdout.split('\n');
@@ -177,14 +177,14 @@ test('info --original-format prints what the original client prints', async () =
   assert.ok(Array.isArray(j.schedule) && Array.isArray(j.droppedPlatforms), JSON.stringify(j));
 });
 
-test('history NAME of a job without runs', async () => {
+test('history NAME of a job without runs', { timeout: 30_000 }, async () => {
   assert.deepEqual(await json('history', 'daily-job'), []);
   const r = await cli('history', 'daily-job');
   assert.equal(r.status, 0, r.stderr);
   assert.equal(r.stdout, 'HISTORY OF daily-job\n(none)\n');
 });
 
-test('the alias builder-client, BUILDER_REMOTE, and -r with a host name', async () => {
+test('the alias builder-client, BUILDER_REMOTE, and -r with a host name', { timeout: 30_000 }, async () => {
   const viaAlias = await runCli(['info', '--json'], { bin: CLIENT_ALIAS, env: { BUILDER_REMOTE: server.remote } });
   assert.equal(viaAlias.status, 0, viaAlias.stderr);
   assert.ok(JSON.parse(viaAlias.stdout).schedule.some((e: { name: string }) => e.name === 'daily-job'));

@@ -30,7 +30,7 @@ async function closedPort(): Promise<number> {
   return port;
 }
 
-test('server unreachable: every command prints one line naming the address and the cause, exit 1', async () => {
+test('server unreachable: every command prints one line naming the address and the cause, exit 1', { timeout: 30_000 }, async () => {
   const port = await closedPort();
   const results = await Promise.all(COMMANDS.map(([cmd, args]) => runCli([cmd, ...args, '-r', `127.0.0.1:${port}`])));
   results.forEach((r, i) => {
@@ -51,13 +51,13 @@ test('server unreachable: every command prints one line naming the address and t
   assert.equal(JSON.parse(json.stdout).error.code, 'ERR_CLIENT_UNREACHABLE');
 });
 
-test('an unknown host name: one line, exit 1', async () => {
+test('an unknown host name: one line, exit 1', { timeout: 30_000 }, async () => {
   const r = await runCli(['info', '-r', 'no-such-host.invalid:1234']);
   assert.equal(r.status, 1);
   assert.match(r.stderr, /^builder info: cannot reach the builder server at no-such-host\.invalid:1234: (no such host|the host name could not be resolved)\n$/);
 });
 
-test('a server that hangs up after the hello (another protocol version): one line, exit 1', async () => {
+test('a server that hangs up after the hello (another protocol version): one line, exit 1', { timeout: 30_000 }, async () => {
   const server = net.createServer((s) => s.once('data', () => s.destroy()));
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const port = (server.address() as net.AddressInfo).port;
@@ -70,7 +70,7 @@ test('a server that hangs up after the hello (another protocol version): one lin
   }
 });
 
-test('bad command lines print the reason and the usage, exit 2', async () => {
+test('bad command lines print the reason and the usage, exit 2', { timeout: 30_000 }, async () => {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'builder-cli-usage-'));
   const file = path.join(dir, 's.sh');
   await writeFile(file, 'true\n');
@@ -119,7 +119,7 @@ test('bad command lines print the reason and the usage, exit 2', async () => {
   }
 });
 
-test('--help on every command lists its arguments, defaults and valid values', async () => {
+test('--help on every command lists its arguments, defaults and valid values', { timeout: 30_000 }, async () => {
   const results = await Promise.all(COMMANDS.map(([cmd]) => runCli([cmd, '--help'])));
   results.forEach((r, i) => {
     const cmd = COMMANDS[i]![0];
@@ -140,7 +140,7 @@ test('--help on every command lists its arguments, defaults and valid values', a
   for (const [cmd] of COMMANDS) assert.ok(list.stdout.includes(`  ${cmd} `), cmd);
 });
 
-test('observe of an unknown uuid and observe-latest with nothing running against a real server', async () => {
+test('observe of an unknown uuid and observe-latest with nothing running against a real server', { timeout: 30_000 }, async () => {
   const server = await startServerProcess();
   try {
     const r = await runCli(['observe', '00000000-0000-4000-8000-000000000000', '-r', server.remote]);

@@ -18,7 +18,10 @@ before(async () => {
   work = await mkdtemp(path.join(os.tmpdir(), 'builder-cli-observe-'));
 });
 
+const gates: string[] = [];
+
 after(async () => {
+  for (const g of gates) await writeFile(g, '');
   await stopWorker(worker);
   await server.close();
   await rm(work, { recursive: true, force: true });
@@ -30,6 +33,7 @@ const cli = (args: string[], env: Record<string, string | undefined> = {}) => ru
 async function gatedJob(name: string): Promise<{ open(): Promise<void>; gate: string }> {
   const gate = path.join(work, `${name}.gate`);
   const file = path.join(work, `${name}.sh`);
+  gates.push(gate);
   await writeFile(file, `echo "first line of ${name}"\nwhile [ ! -e '${gate}' ]; do sleep 0.05; done\nprintf 'bytes \\377\\376 end\\n'\necho "last line"\n`);
   const r = await cli(['schedule', name, PLATFORM, file, '--period', 'never']);
   assert.equal(r.status, 0, r.stderr);
@@ -46,7 +50,7 @@ async function runningUuid(name: string): Promise<string> {
 
 const LINE = /^(\d+\.\d{3}(s|ms|μs)|\d+m\d\ds) /;
 
-test('observe-latest follows the running job to its end; observe replays it; history and info show it', async () => {
+test('observe-latest follows the running job to its end; observe replays it; history and info show it', { timeout: 60_000 }, async () => {
   const job = await gatedJob('first');
   const uuid = await runningUuid('first');
 
@@ -97,7 +101,7 @@ test('observe-latest follows the running job to its end; observe replays it; his
   assert.match(after.stdout, /^first\s+obs\s+never\s+never\s+1h\s+exited 0 \(\d+s ago\)$/m);
 });
 
-test('observe colours on request (FORCE_COLOR) and never with NO_COLOR', async () => {
+test('observe colours on request (FORCE_COLOR) and never with NO_COLOR', { timeout: 60_000 }, async () => {
   const uuid = JSON.parse((await cli(['history', 'first', '--json'])).stdout)[0].uuid;
   const forced = await cli(['observe', uuid], { FORCE_COLOR: '1' });
   assert.ok(forced.stdout.includes('\x1b[32mexited 0\x1b[39m'), JSON.stringify(forced.stdout));
@@ -110,7 +114,7 @@ test('observe colours on request (FORCE_COLOR) and never with NO_COLOR', async (
   assert.doesNotMatch(plain.stdout, /\x1b\[/);
 });
 
-test('Ctrl-C while observing a running job exits cleanly; the job goes on', async () => {
+test('Ctrl-C while observing a running job exits cleanly; the job goes on', { timeout: 60_000 }, async () => {
   const job = await gatedJob('second');
   const uuid = await runningUuid('second');
   const watcher = startProc(['observe', uuid, '-r', server.remote]);
@@ -123,7 +127,7 @@ test('Ctrl-C while observing a running job exits cleanly; the job goes on', asyn
   await eventually(async () => (JSON.parse((await cli(['history', 'second', '--json'])).stdout)[0]?.resultText as string | undefined), 'second finished');
 });
 
-test('observe-latest --follow waits for the next run, follows it, and the next; Ctrl-C ends it', async () => {
+test('observe-latest --follow waits for the next run, follows it, and the next; Ctrl-C ends it', { timeout: 60_000 }, async () => {
   const job = path.join(work, 'third.sh');
   await writeFile(job, 'echo "third says hi"\n');
   const s = await cli(['schedule', 'third', PLATFORM, job, '--period', 'never']);
@@ -146,7 +150,7 @@ test('observe-latest --follow waits for the next run, follows it, and the next; 
   assert.doesNotMatch(follower.stderr, /error|Error/);
 });
 
-test('observe-latest with nothing running fails with the original message', async () => {
+test('observe-latest with nothing running fails with the original message', { timeout: 60_000 }, async () => {
   const r = await cli(['observe-latest', '--platform', PLATFORM]);
   assert.equal(r.status, 1);
   assert.equal(r.stderr, `builder observe-latest: No running jobs on platform ${PLATFORM}\n`);

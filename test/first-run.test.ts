@@ -29,7 +29,7 @@ after(async () => {
   await rm(home, { recursive: true, force: true });
 });
 
-test('npm start: a server, a worker and the web page; the sample job runs and the next steps are shown', async () => {
+test('npm start: a server, a worker and the web page; the sample job runs and the next steps are shown', { timeout: 90_000 }, async () => {
   const pkg = JSON.parse(execFileSync('node', ['-p', 'JSON.stringify(require("./package.json").scripts)'], { cwd: clone, encoding: 'utf8' }));
   assert.equal(pkg.start, 'node bin/builder.mjs run', 'the README says npm start is builder run');
   // the default ports (1234, 3000, 5640) may be taken on a test machine: the same command on free ones
@@ -49,7 +49,7 @@ test('npm start: a server, a worker and the web page; the sample job runs and th
   assert.match(await page.text(), /hello/);
 });
 
-test('then: schedule a job from a file, watch it with observe, see it in info and history', async () => {
+test('then: schedule a job from a file, watch it with observe, see it in info and history', { timeout: 90_000 }, async () => {
   const port = run.stdout.match(/server on 127\.0\.0\.1:(\d+)/)![1]!;
   const remote = ['-r', `127.0.0.1:${port}`];
   const builder = (...args: string[]) => runCli([...args, ...remote], { bin: path.join(clone, 'bin/builder.mjs'), cwd: clone });
@@ -79,7 +79,7 @@ test('then: schedule a job from a file, watch it with observe, see it in info an
   assert.match(history.stdout, new RegExp(`^${uuid}\\s+local\\s+.*exited 0$`, 'm'));
 });
 
-test('Ctrl-C stops the server and the worker', async () => {
+test('Ctrl-C stops the server and the worker', { timeout: 90_000 }, async () => {
   const end = await run.stop('SIGINT');
   assert.equal(end.status, 0, run.stderr);
   assert.match(run.stdout, /stopping\.\.\.\n$/);

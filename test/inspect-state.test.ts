@@ -49,7 +49,7 @@ after(async () => {
   await rm(work, { recursive: true, force: true });
 });
 
-test('--json: every job and worker actor with its state, context and transitions, read while the server runs', async () => {
+test('--json: every job and worker actor with its state, context and transitions, read while the server runs', { timeout: 60_000 }, async () => {
   const r = await inspect('--json');
   assert.equal(r.status, 0, r.stderr);
   const v = JSON.parse(r.stdout);
@@ -73,7 +73,7 @@ test('--json: every job and worker actor with its state, context and transitions
   assert.deepEqual(lost.transitions.map((t: { state: string }) => t.state), ['waiting', 'assigned', 'running', 'waiting']);
   assert.match(lost.transitions.at(-1).note, /worker lost/);
 
-  const busy = v.workers.find((w: { context: { platform?: string } }) => w.context.platform === 'p1' && w.state === 'busy');
+  const busy = v.workers.find((w: { state: string; context: { platform?: string } }) => w.context.platform === 'p1' && w.state === 'busy');
   assert.ok(busy, JSON.stringify(v.workers));
   assert.equal(busy.context.uuid, block.id);
   assert.equal(busy.id, block.context.workerId);
@@ -87,7 +87,7 @@ test('--json: every job and worker actor with its state, context and transitions
   for (const a of [...v.jobs, ...v.workers]) for (const t of a.transitions) assert.ok(t.at <= v.now && t.at > v.now - 120_000);
 });
 
-test('the table: states, deadlines absolute and relative, recent transitions', async () => {
+test('the table: states, deadlines absolute and relative, recent transitions', { timeout: 60_000 }, async () => {
   const r = await inspect('--transitions', '2');
   assert.equal(r.status, 0, r.stderr);
   const v = JSON.parse((await inspect('--json')).stdout);
@@ -103,7 +103,7 @@ test('the table: states, deadlines absolute and relative, recent transitions', a
   assert.doesNotMatch(r.stdout, /\x1b\[/);
 });
 
-test('--kind and --id select actors; errors are clear', async () => {
+test('--kind and --id select actors; errors are clear', { timeout: 60_000 }, async () => {
   const v = JSON.parse((await inspect('--json')).stdout);
   const workersOnly = JSON.parse((await inspect('--json', '--kind', 'worker')).stdout);
   assert.equal(workersOnly.jobs.length, 0);
