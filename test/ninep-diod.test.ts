@@ -1,9 +1,11 @@
-// Debian's diod client tools (9P2000.L, libnpclient) against our server: diodls lists /jobs and
-// a job's files, diodcat reads them.
+// Debian's diod client tools (9P2000.L, libnpclient) against the real builder server's 9P file
+// system: diodls lists /jobs and a job's files, diodcat reads them, including the log and console
+// of a run our worker did.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { startNinepFixture, type NinepFixture } from './helpers/ninep-fixture.ts';
+import { outcome } from './helpers/server-fixture.ts';
 
 function run(tool: string, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
@@ -16,14 +18,25 @@ function run(tool: string, args: string[]): Promise<{ code: number; stdout: stri
 
 let fx: NinepFixture;
 let server: string[];
+let uuid: string;
 
 before(async () => {
   fx = await startNinepFixture();
-  server = ['-s', `127.0.0.1:${fx.server.address.port}`, '-t', '10'];
+  server = ['-s', `127.0.0.1:${fx.ninepPort}`, '-t', '10'];
   const c = await fx.connect('9P2000.u');
   await c.writeFile('/clone', 'nightly:TZ=UTC 0 3 * * *:echo nightly: build');
   await c.writeFile('/clone', 'hourly@freebsd-14:@hourly:uname -a');
   await c.writeFile('/jobs/nightly/ctl', 'start');
+  // A job the builder protocol scheduled, and one run of a 9P job on our worker.
+  const job = { type: 'script' as const, name: 'from_cli', script: 'echo cli', platform: 'cli' };
+  assert.deepEqual(await outcome(fx.port, { type: 'schedule', period: 'weekly', job }), { type: 'success' });
+  await c.writeFile('/clone', 'ran@diod-test:*/30 * * * *:echo ran on a worker');
+  await c.writeFile('/jobs/ran/ctl', 'start');
+  await fx.advance(30 * 60_000);
+  await c.writeFile('/jobs/ran/ctl', 'stop');
+  await fx.runOneJob('diod-test');
+  await fx.finishedRuns('ran', 1);
+  uuid = fx.supervisor.history('ran', 1)[0]!.uuid;
 });
 after(() => fx.close());
 
@@ -33,7 +46,7 @@ test('diodls lists the root and /jobs', async () => {
   assert.deepEqual(root.stdout.trim().split('\n').sort(), ['clone', 'jobs', 'queues', 'workers']);
   const jobs = await run('diodls', [...server, '/jobs']);
   assert.equal(jobs.code, 0, jobs.stderr);
-  assert.deepEqual(jobs.stdout.trim().split('\n').sort(), ['hourly', 'nightly']);
+  assert.deepEqual(jobs.stdout.trim().split('\n').sort(), ['from_cli', 'hourly', 'nightly', 'ran']);
 });
 
 test('diodls -l shows a job directory with modes and sizes', async () => {
@@ -53,6 +66,15 @@ test('diodcat reads job files', async () => {
   const r = await run('diodcat', [...server, '/jobs/nightly/cmd', '/jobs/nightly/ctl', '/jobs/nightly/schedule', '/jobs/hourly/platform']);
   assert.equal(r.code, 0, r.stderr);
   assert.equal(r.stdout, 'echo nightly: build\nstarted\nTZ=UTC 0 3 * * *:2024-01-02T03:00:00Z\nfreebsd-14\n');
+});
+
+test('diodls lists a run; diodcat reads the log, the run status and console of a job our worker ran', async () => {
+  const runs = await run('diodls', [...server, '/jobs/ran/runs']);
+  assert.equal(runs.code, 0, runs.stderr);
+  assert.equal(runs.stdout, `${uuid}\n`);
+  const r = await run('diodcat', [...server, '/jobs/ran/log', `/jobs/ran/runs/${uuid}/status`, `/jobs/ran/runs/${uuid}/console`, '/jobs/from_cli/cmd']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.stdout, '2024-01-01T12:30:00Z:ran on a worker\nexited 0\nexited 0\nran on a worker\necho cli\n');
 });
 
 test('diodcat of a missing job fails with ENOENT', async () => {

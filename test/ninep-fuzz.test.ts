@@ -1,11 +1,13 @@
 // Seeded fuzzing of 9P frames: mutated valid frames, random headers and random bytes go to the
 // server over several connections while another connection keeps working. The server must never
-// crash, must answer or close, and must keep serving everyone else.
+// crash, must answer or close, and must keep serving everyone else. The server is the real builder
+// server with its 9P file system attached.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import { encode, type Message } from '../src/ninep/codec.ts';
 import { startNinepFixture } from './helpers/ninep-fixture.ts';
+import { outcome } from './helpers/server-fixture.ts';
 
 const SEED = Number(process.env.NINEP_FUZZ_SEED ?? 0x9f2000);
 const ROUNDS = 40;
@@ -85,7 +87,7 @@ test(`seeded 9P fuzz (seed ${SEED}) never crashes the server and leaves other co
     let replies = 0;
     for (let round = 0; round < ROUNDS; round++) {
       const dialect = (['9P2000', '9P2000.u', '9P2000.L'] as const)[round % 3];
-      const sock = net.connect({ host: '127.0.0.1', port: fx.server.address.port });
+      const sock = net.connect({ host: '127.0.0.1', port: fx.ninepPort });
       await new Promise<void>((r, j) => sock.once('connect', r).once('error', j));
       sock.on('error', () => {});
       sock.on('data', (d) => (replies += d.length));
@@ -97,7 +99,7 @@ test(`seeded 9P fuzz (seed ${SEED}) never crashes the server and leaves other co
       // the healthy connection works while the fuzzed one is busy
       assert.deepEqual((await healthy.list('/')).sort(), ['clone', 'jobs', 'queues', 'workers']);
       // (a fuzzed frame may have deleted the job: other seeds can hit on Tremove of its directory)
-      if (fx.backend.getJob('fuzz')) assert.equal(await healthy.readText('/jobs/fuzz/cmd'), 'echo fuzz\n');
+      if (fx.job('fuzz')) assert.equal(await healthy.readText('/jobs/fuzz/cmd'), 'echo fuzz\n');
       sock.end();
       await closed;
     }
@@ -105,6 +107,10 @@ test(`seeded 9P fuzz (seed ${SEED}) never crashes the server and leaves other co
     assert.match(await healthy.readText('/workers'), /^$/);
     const fresh = await fx.connect('9P2000.L');
     assert.ok((await fresh.list('/')).includes('jobs'));
+    // The builder server itself still takes commands, and sees what 9P made.
+    const job = { type: 'script' as const, name: 'after_fuzz', script: 'true', platform: 'p' };
+    assert.deepEqual(await outcome(fx.port, { type: 'schedule', period: 'daily', job }), { type: 'success' });
+    assert.ok((await fresh.list('/jobs')).includes('after_fuzz'));
     assert.deepEqual(errors, []);
   } finally {
     process.off('uncaughtException', onUncaught);

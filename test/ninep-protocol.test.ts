@@ -44,7 +44,7 @@ describe('version negotiation', () => {
 
   test('msize is capped at the server maximum, and the dialect is the one asked for', async () => {
     for (const version of ['9P2000', '9P2000.u', '9P2000.L'] as const) {
-      const c = await NinepClient.open('127.0.0.1', fx.server.address.port);
+      const c = await NinepClient.open('127.0.0.1', fx.ninepPort);
       const r = await c.version(4 * 1024 * 1024, version);
       assert.deepEqual(r, { msize: 512 * 1024, version });
       c.close();
@@ -52,7 +52,7 @@ describe('version negotiation', () => {
   });
 
   test('an unknown 9P2000 variant gets 9P2000; anything else gets "unknown" and no session', async () => {
-    const c = await NinepClient.open('127.0.0.1', fx.server.address.port);
+    const c = await NinepClient.open('127.0.0.1', fx.ninepPort);
     assert.equal((await c.rpc({ type: 'Tversion', msize: 8192, version: '9P2000.x' })).version, '9P2000');
     assert.equal((await c.rpc({ type: 'Tversion', msize: 8192, version: '9P1999' })).version, 'unknown');
     await rejectsNinep(c.attach(1, 'u', ''), 0, /Tversion must come first/);
@@ -60,7 +60,7 @@ describe('version negotiation', () => {
   });
 
   test('requests before Tversion and a too small msize are refused', async () => {
-    const c = await NinepClient.open('127.0.0.1', fx.server.address.port);
+    const c = await NinepClient.open('127.0.0.1', fx.ninepPort);
     await rejectsNinep(c.rpc({ type: 'Tstat', fid: 1 }), 0, /Tversion must come first/);
     await rejectsNinep(c.version(100, '9P2000.u'), 0, /msize 100 is below the minimum of 256/);
     c.close();
@@ -195,9 +195,9 @@ describe('fids, walks and opens', () => {
     await c.writeFile('/clone', 'transient:@daily:true');
     const f = await c.walkPath('/jobs/transient');
     await c.open(f, OpenMode.OREAD | OpenMode.ORCLOSE);
-    assert.ok(fx.backend.getJob('transient'));
+    assert.ok(fx.job('transient'));
     await c.clunk(f);
-    assert.equal(fx.backend.getJob('transient'), undefined);
+    assert.equal(fx.job('transient'), undefined);
   });
 
   test('a fid limit per connection', async () => {
@@ -288,7 +288,7 @@ describe('9P2000.L', () => {
     const jobs = await c.walkPath('/jobs');
     await rejectsNinep(c.rpc({ type: 'Tunlinkat', dirfid: jobs, name: 'nope', flags: 0 }), Errno.ENOENT);
     await c.rpc({ type: 'Tunlinkat', dirfid: jobs, name: 'to_unlink', flags: 0x200 });
-    assert.equal(fx.backend.getJob('to_unlink'), undefined);
+    assert.equal(fx.job('to_unlink'), undefined);
     await rejectsNinep(c.rpc({ type: 'Txattrwalk', fid: jobs, newfid: 900, name: 'security.selinux' }), Errno.EOPNOTSUPP);
     await rejectsNinep(c.rpc({ type: 'Tmkdir', dfid: jobs, name: 'x', mode: 0o755, gid: 0 }), Errno.EPERM);
     await rejectsNinep(c.rpc({ type: 'Trenameat', olddirfid: jobs, oldname: 'a', newdirfid: jobs, newname: 'b' }), Errno.EPERM);
