@@ -182,6 +182,18 @@ for (const dialect of ['9P2000', '9P2000.u'] as Dialect[]) {
         assert.equal(scriptJob(fx, 'dup')?.script, 'true');
       });
 
+      test('two connections cloning one name at once: one job, the other gets EEXIST', async () => {
+        const other = await fx.connect(dialect);
+        for (let i = 0; i < 10; i++) {
+          const results = await Promise.allSettled([c.writeFile('/clone', `race${i}:@daily:echo c`), other.writeFile('/clone', `race${i}:@daily:echo other`)]);
+          const failed = results.filter((r) => r.status === 'rejected');
+          assert.equal(failed.length, 1, `race${i}`);
+          await rejectsNinep(Promise.reject(failed[0]!.reason), errno(Errno.EEXIST), new RegExp(`job "race${i}" already exists`));
+          const winner = results[0]!.status === 'fulfilled' ? 'echo c' : 'echo other';
+          assert.equal(await c.readText(`/jobs/race${i}/cmd`), `${winner}\n`);
+        }
+      });
+
       test('clone refuses a platform the builder dropped', async () => {
         const job = { type: 'script' as const, name: 'on_gone', script: 'true', platform: 'gone' };
         assert.deepEqual(await outcome(fx.port, { type: 'schedule', period: 'daily', job }), { type: 'success' });
@@ -294,6 +306,19 @@ describe('queues, workers and runs of the real scheduler', () => {
     assert.equal(await c.readText(`/jobs/busy/runs/${run!.uuid}/status`), 'exited 0\n');
     assert.equal(await c.readText(`/jobs/busy/runs/${run!.uuid}/console`), 'waiting\ndone\n');
     assert.equal(await c.readText('/workers'), '');
+  });
+
+  test('a failing run shows its exit status in log and runs/', async () => {
+    await c.writeFile('/clone', 'fails@fail-test:*/15 * * * *:echo about to fail >&2; exit 3');
+    await c.writeFile('/jobs/fails/ctl', 'start');
+    const due = nextOf(fx.clock.now(), 15 * MINUTE);
+    await fx.advanceTo(due);
+    await c.writeFile('/jobs/fails/ctl', 'stop');
+    await fx.runOneJob('fail-test');
+    await fx.finishedRuns('fails', 1);
+    assert.equal(await c.readText('/jobs/fails/log'), `${formatTime(due)}:about to fail\nexited 3\n`);
+    const [uuid] = await c.list('/jobs/fails/runs');
+    assert.equal(await c.readText(`/jobs/fails/runs/${uuid}/status`), 'exited 3\n');
   });
 
   test('log keeps the last 32 runs, oldest first', async () => {

@@ -47,7 +47,7 @@ export interface NinepFixture {
 const realWait = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 /** Polls (real time, bounded) until `cond` holds: for work that crosses TCP or the store. */
-export async function until(cond: () => boolean, what: string, tries = 500): Promise<void> {
+export async function until(cond: () => boolean, what: string, tries = 2000): Promise<void> {
   for (let i = 0; i < tries; i++) {
     if (cond()) return;
     await realWait(10);
