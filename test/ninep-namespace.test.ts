@@ -4,6 +4,7 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { startNinepFixture, rejectsNinep, until, type NinepFixture } from './helpers/ninep-fixture.ts';
 import { outcome, tempDir } from './helpers/server-fixture.ts';
@@ -274,7 +275,7 @@ describe('queues, workers and runs of the real scheduler', () => {
     assert.equal(await c.readText('/queues/queue-test'), 'qa\nqb\n');
   });
 
-  test('workers shows a waiting worker, then the job it runs, and runs/ the running run', async () => {
+  test('workers shows a waiting worker, then the job it runs, and runs/ the running run', async (t) => {
     assert.equal(await c.readText('/workers'), '');
     const waiting = fx.waitingWorker('idle-test');
     await until(() => fx.supervisor.infoExtended().workers.length === 1, 'the worker to connect');
@@ -286,6 +287,7 @@ describe('queues, workers and runs of the real scheduler', () => {
 
     // A job that runs until the test lets it finish.
     const dir = await tempDir('builder-ninep-gate-');
+    t.after(() => rm(dir, { recursive: true, force: true }));
     const gate = join(dir, 'go');
     await c.writeFile('/clone', `busy@busy-test:* * * * *:echo waiting; while [ ! -e ${gate} ]; do sleep 0.02; done; echo done`);
     await c.writeFile('/jobs/busy/ctl', 'start');
@@ -305,6 +307,8 @@ describe('queues, workers and runs of the real scheduler', () => {
     assert.deepEqual(await c.list('/jobs/busy/runs'), [run!.uuid]);
     assert.equal(await c.readText(`/jobs/busy/runs/${run!.uuid}/status`), 'exited 0\n');
     assert.equal(await c.readText(`/jobs/busy/runs/${run!.uuid}/console`), 'waiting\ndone\n');
+    // The worker is gone once the server has seen its connection end.
+    await until(() => fx.supervisor.infoExtended().workers.length === 0, 'the worker to leave');
     assert.equal(await c.readText('/workers'), '');
   });
 
