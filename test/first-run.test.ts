@@ -73,7 +73,7 @@ test('then: schedule a job from a file, watch it with observe, see it in info an
   assert.match(lines[2]!, /^\S+ exited 0$/);
 
   const info = await builder('info');
-  assert.match(info.stdout, /^my-job\s+local\s+daily\s+\d{4}-.*\(in (23h 59m|1d)\)\s+1h\s+exited 0 \(\d+s ago\)$/m);
+  assert.match(info.stdout, /^my-job\s+local\s+daily\s+\d{4}-.*\(in (23h 59m|1d)\)\s+1h\s+exited 0 \((now|\d+s ago)\)$/m);
   assert.match(info.stdout, /^hello\s+local\s+daily\s+/m);
   const history = await builder('history', 'my-job');
   assert.match(history.stdout, new RegExp(`^${uuid}\\s+local\\s+.*exited 0$`, 'm'));

@@ -59,12 +59,15 @@ test('--json: every job and worker actor with its state, context and transitions
   const block = v.jobs.find((j: { context: { jobName: string } }) => j.context.jobName === 'block');
   const blockLive = live.runs.find((x: { name: string }) => x.name === 'block');
   assert.equal(block.id, blockLive.uuid);
-  assert.equal(block.state, 'running');
+  // the store has the run as of its last durable change: the supervisor persists the assignment
+  // (with the deadline), and START only with the next change
+  assert.ok(['assigned', 'running'].includes(block.state), block.state);
   assert.equal(block.status, 'active');
   assert.equal(block.context.platform, 'p1');
   assert.equal(block.context.deadline, blockLive.deadline);
   assert.equal(block.context.deadline - block.context.assignedAt, 3600 * 1000);
-  assert.deepEqual(block.transitions.map((t: { state: string }) => t.state), ['waiting', 'assigned', 'running']);
+  assert.deepEqual(block.transitions.map((t: { state: string }) => t.state), ['waiting', 'assigned', 'running'].slice(0, block.transitions.length));
+  assert.equal(block.transitions[1].note, blockLive.workerId);
 
   const lost = v.jobs.find((j: { context: { jobName: string } }) => j.context.jobName === 'lost');
   assert.equal(lost.state, 'waiting');
@@ -94,12 +97,12 @@ test('the table: states, deadlines absolute and relative, recent transitions', {
   const block = v.jobs.find((j: { context: { jobName: string } }) => j.context.jobName === 'block');
   assert.match(r.stdout, /^JOB RUNS \(2\)$/m);
   assert.match(r.stdout, /^WORKER CONNECTIONS \(2\)$/m);
-  assert.match(r.stdout, new RegExp(`^${block.id}\\s+block\\s+p1\\s+running\\s+${block.context.workerId}\\s+1\\s+\\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\dZ \\(\\d+s ago\\)\\s+\\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\dZ \\(in 59m( \\d+s)?\\)\\s+-$`, 'm'));
+  assert.match(r.stdout, new RegExp(`^${block.id}\\s+block\\s+p1\\s+(assigned|running)\\s+${block.context.workerId}\\s+1\\s+\\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\dZ \\((now|\\d+s ago)\\)\\s+\\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\dZ \\(in (59m( \\d+s)?|1h)\\)\\s+-$`, 'm'));
   assert.match(r.stdout, /^\S+\s+lost\s+p3\s+waiting\s+-\s+1\s+-\s+-\s+-$/m);
   assert.match(r.stdout, /^\S+\s+127\.0\.0\.1:\d+\s+waiting\s+p2\s+-\s+0\s+/m);
   assert.match(r.stdout, /^RECENT TRANSITIONS$/m);
   assert.match(r.stdout, /^  \.\.\. 2 earlier$/m);
-  assert.match(r.stdout, /^  \d{4}-.*Z \(\d+s ago\)  waiting  worker lost: /m);
+  assert.match(r.stdout, /^  \d{4}-.*Z \((now|\d+s ago)\)  waiting  worker lost: /m);
   assert.doesNotMatch(r.stdout, /\x1b\[/);
 });
 
