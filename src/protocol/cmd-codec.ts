@@ -1,13 +1,9 @@
 // Cmd: the messages of every conversation (../shared/spec/PROTOCOL.md), plus our extensions [23]..[27]
 // (docs/PROTOCOL-EXTENSIONS.md).
 import { ProtocolError, ProtocolErrorCode as E } from '../errors/protocol-error.ts';
-import { CONTEXT, DerCursor, type DerNode, NULL_NODE, explicit, integer, serialize, seq, tagName, utf8 } from './der.ts';
+import { CONTEXT, DerCursor, type DerWriter, ID, type Path, at, encodeDer, fail, tagName } from './der.ts';
 import {
-  filesNode,
   invalid,
-  jobNode,
-  orbBuildJobNode,
-  queueNode,
   readFiles,
   readJob,
   readOrbBuildJob,
@@ -19,17 +15,21 @@ import {
   readSeqOf,
   readUtf8,
   readUuid,
-  resultNode,
-  runningNode,
-  scheduleItemNode,
-  scriptJobNode,
-  seqOfNode,
-  utf8Node,
-  uuidNode,
-  bytesNode,
+  writeBytes,
+  writeFiles,
+  writeJob,
+  writeOrbBuildJob,
+  writeQueue,
+  writeResult,
+  writeRunning,
+  writeScheduleItem,
+  writeScriptJob,
+  writeSeqOf,
+  writeUtf8,
+  writeUuid,
 } from './common-codec.ts';
-import { periodNode, readPeriod } from './period-codec.ts';
-import { readTime, timeNode } from './time-codec.ts';
+import { readPeriod, writePeriod } from './period-codec.ts';
+import { readTime, writeTime } from './time-codec.ts';
 import type { CatchUp, Cmd, Info, ScheduleExtended } from './types.ts';
 
 /** The context tag of each Cmd alternative we send. */
@@ -68,42 +68,47 @@ const NAMES: Record<number, string> = {
 };
 
 function readInfo(s: DerCursor, f: string, withDropped: boolean): Info {
-  const schedule = readSeqOf(s, `${f}.schedule`, readScheduleItem);
-  const queues = readSeqOf(s, `${f}.queues`, readQueue);
-  const running = readSeqOf(s, `${f}.running`, readRunning);
-  const droppedPlatforms = withDropped ? readSeqOf(s, `${f}.droppedPlatforms`, readUtf8) : [];
+  const schedule = readSeqOf(s, f, readScheduleItem, '.schedule');
+  const queues = readSeqOf(s, f, readQueue, '.queues');
+  const running = readSeqOf(s, f, readRunning, '.running');
+  const droppedPlatforms = withDropped ? readSeqOf(s, f, readUtf8, '.droppedPlatforms') : [];
   s.done(f);
   return { schedule, queues, running, droppedPlatforms };
 }
 
-function readCatchUp(c: DerCursor, f: string): CatchUp {
-  const tlv = c.next(f);
-  if (tlv.cls !== CONTEXT || !tlv.constructed || tlv.tagNo > 2) {
-    throw new ProtocolError(E.UNEXPECTED_TAG, `${f}: expected a CatchUp ([0]..[2]), got ${tagName(tlv.cls, tlv.constructed, tlv.tagNo)}`, { field: f });
+function readCatchUp(c: DerCursor, f: Path): CatchUp {
+  c.read(f);
+  if (c.cls !== CONTEXT || !c.constructed || c.tagNo > 2) {
+    fail(E.UNEXPECTED_TAG, f, undefined, `expected a CatchUp ([0]..[2]), got ${tagName(c.cls, c.constructed, c.tagNo)}`);
   }
-  const inner = c.enter(tlv, f);
+  const tagNo = c.tagNo;
+  const inner = c.enterLast(f);
   let v: CatchUp;
-  if (tlv.tagNo === 0) (inner.null(f), (v = { type: 'one' }));
-  else if (tlv.tagNo === 1) (inner.null(f), (v = { type: 'skip' }));
-  else v = { type: 'all', max: inner.int(`${f}.all`) };
+  if (tagNo === 0) (inner.null(f), (v = { type: 'one' }));
+  else if (tagNo === 1) (inner.null(f), (v = { type: 'skip' }));
+  else v = { type: 'all', max: inner.int(f, '.all') };
   inner.done(f);
   return v;
 }
 
-function catchUpNode(v: CatchUp, f: string): DerNode {
+function writeCatchUp(w: DerWriter, v: CatchUp, f: Path): void {
   switch (v?.type) {
     case 'one':
-      return explicit(0, NULL_NODE);
     case 'skip':
-      return explicit(1, NULL_NODE);
+      w.begin(v.type === 'one' ? 0xa0 : 0xa1);
+      w.null();
+      break;
     case 'all':
-      return explicit(2, integer(v.max, `${f}.all`));
+      w.begin(0xa2);
+      w.integer(v.max, f, '.all');
+      break;
     default:
       return invalid(f, 'unknown catch-up policy');
   }
+  w.end();
 }
 
-function readOptional<V>(s: DerCursor, tagNo: number, f: string, read: (c: DerCursor, f: string) => V): V | undefined {
+function readOptional<V>(s: DerCursor, tagNo: number, f: Path, read: (c: DerCursor, f: Path) => V): V | undefined {
   if (!s.peekIs(CONTEXT, true, tagNo)) return undefined;
   const inner = s.explicit(f, tagNo);
   const v = read(inner, f);
@@ -112,29 +117,51 @@ function readOptional<V>(s: DerCursor, tagNo: number, f: string, read: (c: DerCu
 }
 
 function readScheduleExtended(s: DerCursor, f: string): ScheduleExtended {
-  const v: ScheduleExtended = { job: readJob(s, `${f}.job`) };
-  const period = readOptional(s, 0, `${f}.period`, readPeriod);
+  const v: ScheduleExtended = { job: readJob(s, f, '.job') };
+  const period = readOptional(s, 0, at(f, '.period'), readPeriod);
   if (period !== undefined) v.period = period;
-  const cron = readOptional(s, 1, `${f}.cron`, readUtf8);
+  const cron = readOptional(s, 1, at(f, '.cron'), readUtf8);
   if (cron !== undefined) v.cron = cron;
-  const timeZone = readOptional(s, 2, `${f}.timeZone`, readUtf8);
+  const timeZone = readOptional(s, 2, at(f, '.timeZone'), readUtf8);
   if (timeZone !== undefined) v.timeZone = timeZone;
-  const timeoutSeconds = readOptional(s, 3, `${f}.timeoutSeconds`, (c, g) => c.int(g));
+  const timeoutSeconds = readOptional(s, 3, at(f, '.timeoutSeconds'), (c, g) => c.int(g));
   if (timeoutSeconds !== undefined) v.timeoutSeconds = timeoutSeconds;
-  const catchUp = readOptional(s, 4, `${f}.catchUp`, readCatchUp);
+  const catchUp = readOptional(s, 4, at(f, '.catchUp'), readCatchUp);
   if (catchUp !== undefined) v.catchUp = catchUp;
   s.done(f);
   return v;
 }
 
-function scheduleExtendedNode(v: ScheduleExtended, f: string): DerNode {
-  const kids = [jobNode(v.job, `${f}.job`)];
-  if (v.period !== undefined) kids.push(explicit(0, periodNode(v.period, `${f}.period`)));
-  if (v.cron !== undefined) kids.push(explicit(1, utf8(v.cron, `${f}.cron`)));
-  if (v.timeZone !== undefined) kids.push(explicit(2, utf8(v.timeZone, `${f}.timeZone`)));
-  if (v.timeoutSeconds !== undefined) kids.push(explicit(3, integer(v.timeoutSeconds, `${f}.timeoutSeconds`)));
-  if (v.catchUp !== undefined) kids.push(explicit(4, catchUpNode(v.catchUp, `${f}.catchUp`)));
-  return seq(kids);
+function writeScheduleExtended(w: DerWriter, v: ScheduleExtended, f: string): void {
+  if (!v || typeof v !== 'object') invalid(f, 'expected a schedule');
+  w.begin(ID.SEQUENCE);
+  writeJob(w, v.job, f, '.job');
+  if (v.period !== undefined) {
+    w.begin(0xa0);
+    writePeriod(w, v.period, f, '.period');
+    w.end();
+  }
+  if (v.cron !== undefined) {
+    w.begin(0xa1);
+    w.utf8(v.cron, f, '.cron');
+    w.end();
+  }
+  if (v.timeZone !== undefined) {
+    w.begin(0xa2);
+    w.utf8(v.timeZone, f, '.timeZone');
+    w.end();
+  }
+  if (v.timeoutSeconds !== undefined) {
+    w.begin(0xa3);
+    w.integer(v.timeoutSeconds, f, '.timeoutSeconds');
+    w.end();
+  }
+  if (v.catchUp !== undefined) {
+    w.begin(0xa4);
+    writeCatchUp(w, v.catchUp, at(f, '.catchUp'));
+    w.end();
+  }
+  w.end();
 }
 
 /** Reads the body of alternative [tag] (the cursor is inside the explicit tag). */
@@ -270,94 +297,119 @@ export function decodeCmd(der: Uint8Array): Cmd {
   return cmd;
 }
 
-function infoNode(info: Info, f: string): DerNode {
-  return seq([
-    seqOfNode(info.schedule, `${f}.schedule`, scheduleItemNode),
-    seqOfNode(info.queues, `${f}.queues`, queueNode),
-    seqOfNode(info.running, `${f}.running`, runningNode),
-    seqOfNode(info.droppedPlatforms, `${f}.droppedPlatforms`, utf8Node),
-  ]);
+function writeInfo(w: DerWriter, info: Info, f: string): void {
+  if (!info || typeof info !== 'object') invalid(f, 'expected an Info');
+  w.begin(ID.SEQUENCE);
+  writeSeqOf(w, info.schedule, f, writeScheduleItem, '.schedule');
+  writeSeqOf(w, info.queues, f, writeQueue, '.queues');
+  writeSeqOf(w, info.running, f, writeRunning, '.running');
+  writeSeqOf(w, info.droppedPlatforms, f, writeUtf8, '.droppedPlatforms');
+  w.end();
 }
 
-/** The DER tree of a Cmd (exported for size estimates and the pool). */
-export function cmdNode(cmd: Cmd): DerNode {
-  const tag = CMD_TAG[cmd?.type];
-  if (tag === undefined) invalid('Cmd', `unknown command type ${JSON.stringify((cmd as { type?: unknown })?.type)}`);
-  const f = `Cmd.${NAMES[tag]}`;
-  let body: DerNode;
+/** Writes the body of a Cmd (inside its explicit tag). */
+function writeBody(w: DerWriter, cmd: Cmd, f: string): void {
   switch (cmd.type) {
     case 'job-schedule':
-      body = seq([uuidNode(cmd.uuid, `${f}.uuid`), scriptJobNode(cmd.job, `${f}.job`)]);
+      w.begin(ID.SEQUENCE);
+      writeUuid(w, cmd.uuid, f, '.uuid');
+      writeScriptJob(w, cmd.job, f, '.job');
+      w.end();
       break;
     case 'job-finished':
-      body = seq([uuidNode(cmd.uuid, `${f}.uuid`), resultNode(cmd.result, `${f}.result`), filesNode(cmd.files, `${f}.files`)]);
+      w.begin(ID.SEQUENCE);
+      writeUuid(w, cmd.uuid, f, '.uuid');
+      writeResult(w, cmd.result, f, '.result');
+      writeFiles(w, cmd.files, f, '.files');
+      w.end();
       break;
-    case 'output': {
-      const kids = [uuidNode(cmd.uuid, `${f}.uuid`), bytesNode(cmd.line, `${f}.output`)];
-      if (cmd.timestamp !== undefined) kids.push(integer(cmd.timestamp, `${f}.timestamp`));
-      body = seq(kids);
+    case 'output':
+      w.begin(ID.SEQUENCE);
+      writeUuid(w, cmd.uuid, f, '.uuid');
+      writeBytes(w, cmd.line, f, '.output');
+      if (cmd.timestamp !== undefined) w.integer(cmd.timestamp, f, '.timestamp');
+      w.end();
       break;
-    }
     case 'schedule':
-      body = seq([periodNode(cmd.period, `${f}.period`), scriptJobNode(cmd.job, `${f}.job`)]);
+      w.begin(ID.SEQUENCE);
+      writePeriod(w, cmd.period, f, '.period');
+      writeScriptJob(w, cmd.job, f, '.job');
+      w.end();
       break;
     case 'schedule-orb-build':
-      body = seq([periodNode(cmd.period, `${f}.period`), orbBuildJobNode(cmd.job, `${f}.job`)]);
+      w.begin(ID.SEQUENCE);
+      writePeriod(w, cmd.period, f, '.period');
+      writeOrbBuildJob(w, cmd.job, f, '.job');
+      w.end();
       break;
     case 'info':
     case 'server-hello':
     case 'success':
     case 'info-extended':
-      body = NULL_NODE;
+      w.null();
       break;
     case 'unschedule':
     case 'history':
-      body = utf8(cmd.name, `${f}.name`);
+      w.utf8(cmd.name, f, '.name');
       break;
     case 'observe':
-      body = uuidNode(cmd.uuid, `${f}.uuid`);
+      writeUuid(w, cmd.uuid, f, '.uuid');
       break;
-    case 'reschedule': {
-      const kids = [utf8(cmd.name, `${f}.name`), timeNode(cmd.next, `${f}.next`)];
-      if (cmd.period !== undefined) kids.push(periodNode(cmd.period, `${f}.period`));
-      body = seq(kids);
+    case 'reschedule':
+      w.begin(ID.SEQUENCE);
+      w.utf8(cmd.name, f, '.name');
+      writeTime(w, cmd.next, f, '.next');
+      if (cmd.period !== undefined) writePeriod(w, cmd.period, f, '.period');
+      w.end();
       break;
-    }
     case 'client-hello':
-      if (cmd.kind !== 'client' && cmd.kind !== 'worker') invalid(`${f}.kind`, 'expected client or worker');
-      body = seq([explicit(cmd.kind === 'client' ? 0 : 1, NULL_NODE), integer(cmd.version, `${f}.version`)]);
+      if (cmd.kind !== 'client' && cmd.kind !== 'worker') invalid(f, 'expected client or worker', '.kind');
+      w.begin(ID.SEQUENCE);
+      w.begin(cmd.kind === 'client' ? 0xa0 : 0xa1);
+      w.null();
+      w.end();
+      w.integer(cmd.version, f, '.version');
+      w.end();
       break;
     case 'job-requested':
     case 'drop-platform':
     case 'undrop-platform':
-      body = utf8(cmd.platform, `${f}.platform`);
+      w.utf8(cmd.platform, f, '.platform');
       break;
     case 'failure':
-      body = utf8(cmd.message, `${f}.message`);
+      w.utf8(cmd.message, f, '.message');
       break;
-    case 'execute': {
-      const kids = [utf8(cmd.name, `${f}.jobName`)];
-      if (cmd.platform !== undefined) kids.push(utf8(cmd.platform, `${f}.platform`));
-      body = seq(kids);
+    case 'execute':
+      w.begin(ID.SEQUENCE);
+      w.utf8(cmd.name, f, '.jobName');
+      if (cmd.platform !== undefined) w.utf8(cmd.platform, f, '.platform');
+      w.end();
       break;
-    }
     case 'info-reply':
-      body = infoNode(cmd.info, f);
+      writeInfo(w, cmd.info, f);
       break;
     case 'schedule-extended':
-      body = scheduleExtendedNode(cmd.schedule, f);
+      writeScheduleExtended(w, cmd.schedule, f);
       break;
     case 'history-reply':
     case 'info-extended-reply':
-      body = utf8(cmd.json, `${f}.json`);
+      w.utf8(cmd.json, f, '.json');
       break;
   }
-  return explicit(tag, body);
+}
+
+/** Writes a Cmd (its explicit tag and body); the legacy [7] and [11] forms are never written. */
+export function writeCmd(w: DerWriter, cmd: Cmd): void {
+  const tag = CMD_TAG[cmd?.type];
+  if (tag === undefined) invalid('Cmd', `unknown command type ${JSON.stringify((cmd as { type?: unknown })?.type)}`);
+  w.begin(ID.context(tag));
+  writeBody(w, cmd, `Cmd.${NAMES[tag]}`);
+  w.end();
 }
 
 /** Encodes a Cmd as DER. The legacy [7] and [11] forms are never written: they become [22] and [20]. */
 export function encodeCmd(cmd: Cmd): Uint8Array {
-  return serialize(cmdNode(cmd));
+  return encodeDer(cmd, writeCmd);
 }
 
 /** A cheap upper-bound-ish estimate of a Cmd's encoded size, to choose inline or pool encoding. */

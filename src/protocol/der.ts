@@ -1,6 +1,9 @@
 // A strict DER reader and a DER writer, just what the builder schema needs.
 // The reader refuses everything DER forbids (indefinite or non-minimal lengths, non-minimal tags and
 // integers, constructed strings) and names the field it was reading in every error.
+// Field names are built lazily (a Path plus a key, joined only when an error is thrown): messages of
+// many small values would otherwise spend most of their time formatting names nobody reads.
+import { isUtf8 } from 'node:buffer';
 import { ProtocolError, ProtocolErrorCode as E } from '../errors/protocol-error.ts';
 
 export const UNIVERSAL = 0;
@@ -42,77 +45,135 @@ export function tagName(cls: number, constructed: boolean, tagNo: number): strin
   return `${cls === 1 ? 'APPLICATION' : 'PRIVATE'} ${tagNo}${constructed ? ' (constructed)' : ''}`;
 }
 
-function fail(code: (typeof E)[keyof typeof E], field: string, what: string): never {
-  throw new ProtocolError(code, `${field}: ${what}`, { field });
+/** Where a value sits, e.g. "Cmd.InfoReply.queues[0].jobs[12].name": a root string and lazily joined steps. */
+export type Path = string | PathStep;
+/** A key is ".name" (a field, with its dot) or an index (rendered "[i]"). */
+export type Key = string | number;
+
+export class PathStep {
+  constructor(
+    readonly parent: Path,
+    readonly key: Key,
+  ) {}
+  toString(): string {
+    return pathText(this);
+  }
 }
+
+/** The path of a child value. */
+export function at(parent: Path, key: Key): PathStep {
+  return new PathStep(parent, key);
+}
+
+const keyText = (k: Key): string => (typeof k === 'number' ? `[${k}]` : k);
+
+/** The text of a path, with an optional last key. */
+export function pathText(p: Path, key?: Key): string {
+  let s = key === undefined ? '' : keyText(key);
+  while (typeof p !== 'string') {
+    s = keyText(p.key) + s;
+    p = p.parent;
+  }
+  return p + s;
+}
+
+export function fail(code: (typeof E)[keyof typeof E], path: Path, key: Key | undefined, what: string, cause?: unknown): never {
+  const field = pathText(path, key);
+  throw new ProtocolError(code, `${field}: ${what}`, cause === undefined ? { field } : { field, cause });
+}
+
+type TextBuffer = Buffer & { latin1Slice(start: number, end: number): string; utf8Slice(start: number, end: number): string };
 
 /** Reads consecutive TLVs between pos and end of one buffer. */
 export class DerCursor {
+  /** The fields of the TLV last read by next()/expect(). */
+  cls = 0;
+  constructed = false;
+  tagNo = 0;
+  start = 0;
+  vend = 0;
+
   constructor(
     readonly buf: Uint8Array,
     public pos: number,
-    readonly end: number,
-    readonly depth = 0,
+    public end: number,
+    readonly depth: number,
+    private readonly text: TextBuffer,
+    /** Cursors by depth, shared by all cursors of one input (see enter()). */
+    private readonly cursors: DerCursor[] = [],
   ) {}
 
-  static of(buf: Uint8Array, field: string): DerCursor {
-    if (buf.length === 0) fail(E.EMPTY, field, 'empty input');
+  static of(buf: Uint8Array, field: Path): DerCursor {
+    if (buf.length === 0) fail(E.EMPTY, field, undefined, 'empty input');
     // decoded byte fields are views of the input: make them plain Uint8Arrays even when given a Buffer
     const plain = buf.constructor === Uint8Array ? buf : new Uint8Array(buf.buffer, buf.byteOffset, buf.length);
-    return new DerCursor(plain, 0, plain.length, 0);
+    return new DerCursor(plain, 0, plain.length, 0, Buffer.from(plain.buffer, plain.byteOffset, plain.length) as TextBuffer);
   }
 
   atEnd(): boolean {
     return this.pos >= this.end;
   }
 
-  /** Reads the next TLV header; `field` names the value being read. */
-  next(field: string): Tlv {
+  /** Reads the next TLV header into cls/constructed/tagNo/start/vend (no allocation); `path`+`key` name the value being read. */
+  read(path: Path, key?: Key): void {
     const { buf, end } = this;
     let p = this.pos;
-    if (p >= end) fail(E.MISSING_FIELD, field, 'missing (no more bytes in the enclosing value)');
+    if (p >= end) fail(E.MISSING_FIELD, path, key, 'missing (no more bytes in the enclosing value)');
     const id = buf[p++]!;
-    const cls = id >> 6;
-    const constructed = (id & 0x20) !== 0;
     let tagNo = id & 0x1f;
     if (tagNo === 0x1f) {
       tagNo = 0;
       let first = true;
       for (;;) {
-        if (p >= end) fail(E.TRUNCATED, field, 'truncated tag');
+        if (p >= end) fail(E.TRUNCATED, path, key, 'truncated tag');
         const b = buf[p++]!;
-        if (first && b === 0x80) fail(E.NON_MINIMAL_TAG, field, 'tag number with a leading zero group');
+        if (first && b === 0x80) fail(E.NON_MINIMAL_TAG, path, key, 'tag number with a leading zero group');
         first = false;
         tagNo = tagNo * 128 + (b & 0x7f);
-        if (tagNo > 0x1fffff) fail(E.NON_MINIMAL_TAG, field, 'tag number too large');
+        if (tagNo > 0x1fffff) fail(E.NON_MINIMAL_TAG, path, key, 'tag number too large');
         if ((b & 0x80) === 0) break;
       }
-      if (tagNo < 31) fail(E.NON_MINIMAL_TAG, field, `tag ${tagNo} in the long form`);
+      if (tagNo < 31) fail(E.NON_MINIMAL_TAG, path, key, `tag ${tagNo} in the long form`);
     }
-    if (p >= end) fail(E.TRUNCATED, field, 'truncated length');
+    if (p >= end) fail(E.TRUNCATED, path, key, 'truncated length');
     let len = buf[p++]!;
-    if (len === 0x80) fail(E.INDEFINITE_LENGTH, field, 'indefinite length (not DER)');
+    if (len === 0x80) fail(E.INDEFINITE_LENGTH, path, key, 'indefinite length (not DER)');
     if (len > 0x80) {
       const n = len & 0x7f;
-      if (n > 6) fail(E.TRUNCATED, field, `length of ${n} bytes is beyond any input`);
-      if (p + n > end) fail(E.TRUNCATED, field, 'truncated length');
-      if (buf[p] === 0) fail(E.NON_MINIMAL_LENGTH, field, 'length with a leading zero byte');
+      if (n > 6) fail(E.TRUNCATED, path, key, `length of ${n} bytes is beyond any input`);
+      if (p + n > end) fail(E.TRUNCATED, path, key, 'truncated length');
+      if (buf[p] === 0) fail(E.NON_MINIMAL_LENGTH, path, key, 'length with a leading zero byte');
       len = 0;
       for (let i = 0; i < n; i++) len = len * 256 + buf[p++]!;
-      if (len < 0x80) fail(E.NON_MINIMAL_LENGTH, field, `length ${len} in the long form`);
+      if (len < 0x80) fail(E.NON_MINIMAL_LENGTH, path, key, `length ${len} in the long form`);
     }
-    if (len > end - p) fail(E.TRUNCATED, field, `value of ${len} bytes but only ${end - p} left`);
+    if (len > end - p) fail(E.TRUNCATED, path, key, `value of ${len} bytes but only ${end - p} left`);
     this.pos = p + len;
-    return { cls, constructed, tagNo, start: p, end: p + len };
+    this.cls = id >> 6;
+    this.constructed = (id & 0x20) !== 0;
+    this.tagNo = tagNo;
+    this.start = p;
+    this.vend = p + len;
+  }
+
+  /** Reads the next TLV header. */
+  next(path: Path, key?: Key): Tlv {
+    this.read(path, key);
+    return { cls: this.cls, constructed: this.constructed, tagNo: this.tagNo, start: this.start, end: this.vend };
+  }
+
+  /** Reads the next TLV header and checks its tag (the TLV is left in cls/start/vend). */
+  private want(path: Path, key: Key | undefined, cls: number, constructed: boolean, tagNo: number): void {
+    this.read(path, key);
+    if (this.cls !== cls || this.constructed !== constructed || this.tagNo !== tagNo) {
+      fail(E.UNEXPECTED_TAG, path, key, `expected ${tagName(cls, constructed, tagNo)}, got ${tagName(this.cls, this.constructed, this.tagNo)}`);
+    }
   }
 
   /** Reads the next TLV and checks its tag. */
-  expect(field: string, cls: number, constructed: boolean, tagNo: number): Tlv {
-    const tlv = this.next(field);
-    if (tlv.cls !== cls || tlv.constructed !== constructed || tlv.tagNo !== tagNo) {
-      fail(E.UNEXPECTED_TAG, field, `expected ${tagName(cls, constructed, tagNo)}, got ${tagName(tlv.cls, tlv.constructed, tlv.tagNo)}`);
-    }
-    return tlv;
+  expect(path: Path, cls: number, constructed: boolean, tagNo: number, key?: Key): Tlv {
+    this.want(path, key, cls, constructed, tagNo);
+    return { cls, constructed, tagNo, start: this.start, end: this.vend };
   }
 
   /** True when the next TLV has this identifier (used for OPTIONAL fields). */
@@ -122,72 +183,140 @@ export class DerCursor {
     return id >> 6 === cls && ((id & 0x20) !== 0) === constructed && (id & 0x1f) === tagNo && tagNo < 31;
   }
 
-  enter(tlv: Tlv, field: string): DerCursor {
-    if (this.depth + 1 > MAX_DEPTH) fail(E.TOO_DEEP, field, `nested deeper than ${MAX_DEPTH}`);
-    return new DerCursor(this.buf, tlv.start, tlv.end, this.depth + 1);
+  /**
+   * A cursor over the content of a constructed value. Cursors are reused by depth (one decode would
+   * otherwise allocate one per value): the cursor returned is the one the next value entered at the
+   * same depth gets, so finish reading it before entering a sibling.
+   */
+  enter(tlv: Tlv, path: Path, key?: Key): DerCursor {
+    return this.enterRange(tlv.start, tlv.end, path, key);
+  }
+
+  private enterRange(start: number, end: number, path: Path, key?: Key): DerCursor {
+    const depth = this.depth + 1;
+    if (depth > MAX_DEPTH) fail(E.TOO_DEEP, path, key, `nested deeper than ${MAX_DEPTH}`);
+    let c = this.cursors[depth];
+    if (c === undefined) {
+      c = new DerCursor(this.buf, start, end, depth, this.text, this.cursors);
+      this.cursors[depth] = c;
+    } else {
+      c.pos = start;
+      c.end = end;
+    }
+    return c;
+  }
+
+  /** True when the next value is an empty SEQUENCE (30 00); it is then skipped. */
+  skipEmptySequence(): boolean {
+    const p = this.pos;
+    if (p + 2 <= this.end && this.buf[p] === 0x30 && this.buf[p + 1] === 0) {
+      this.pos = p + 2;
+      return true;
+    }
+    return false;
+  }
+
+  /** Enters the value whose header was just read by next()/expect(). */
+  enterLast(path: Path, key?: Key): DerCursor {
+    return this.enterRange(this.start, this.vend, path, key);
   }
 
   /** Enters the next value, which must be a SEQUENCE. */
-  sequence(field: string): DerCursor {
-    return this.enter(this.expect(field, UNIVERSAL, true, T.SEQUENCE), field);
+  sequence(path: Path, key?: Key): DerCursor {
+    this.want(path, key, UNIVERSAL, true, T.SEQUENCE);
+    return this.enterRange(this.start, this.vend, path, key);
   }
 
   /** Enters the next value, which must be an EXPLICIT context tag [n]. */
-  explicit(field: string, tagNo: number): DerCursor {
-    return this.enter(this.expect(field, CONTEXT, true, tagNo), field);
+  explicit(path: Path, tagNo: number, key?: Key): DerCursor {
+    this.want(path, key, CONTEXT, true, tagNo);
+    return this.enterRange(this.start, this.vend, path, key);
   }
 
   /** For SEQUENCE OF loops: call with the count of elements read so far. */
-  checkCount(count: number, field: string): void {
-    if (count >= MAX_ELEMENTS) fail(E.TOO_MANY_ELEMENTS, field, `more than ${MAX_ELEMENTS} elements`);
+  checkCount(count: number, path: Path): void {
+    if (count >= MAX_ELEMENTS) fail(E.TOO_MANY_ELEMENTS, path, undefined, `more than ${MAX_ELEMENTS} elements`);
   }
 
-  done(field: string): void {
-    if (this.pos !== this.end) fail(E.TRAILING_BYTES, field, `${this.end - this.pos} unexpected trailing bytes`);
+  done(path: Path, key?: Key): void {
+    if (this.pos !== this.end) fail(E.TRAILING_BYTES, path, key, `${this.end - this.pos} unexpected trailing bytes`);
   }
 
   bytes(tlv: Tlv): Uint8Array {
     return this.buf.subarray(tlv.start, tlv.end);
   }
 
-  null(field: string): void {
-    const tlv = this.expect(field, UNIVERSAL, false, T.NULL);
-    if (tlv.end !== tlv.start) fail(E.BAD_NULL, field, 'NULL with content');
+  /** The content of the TLV last read, as a view. */
+  lastBytes(): Uint8Array {
+    return this.buf.subarray(this.start, this.vend);
+  }
+
+  /** The content of the TLV last read as Latin-1 text (for ASCII-only values such as times). */
+  lastLatin1(): string {
+    return this.text.latin1Slice(this.start, this.vend);
+  }
+
+  null(path: Path, key?: Key): void {
+    this.want(path, key, UNIVERSAL, false, T.NULL);
+    if (this.vend !== this.start) fail(E.BAD_NULL, path, key, 'NULL with content');
   }
 
   /** A UTF8String's raw content bytes, not validated (uuids, file contents, console lines). */
-  rawString(field: string): Uint8Array {
-    return this.bytes(this.expect(field, UNIVERSAL, false, T.UTF8));
+  rawString(path: Path, key?: Key): Uint8Array {
+    this.want(path, key, UNIVERSAL, false, T.UTF8);
+    return this.buf.subarray(this.start, this.vend);
   }
 
-  utf8(field: string): string {
-    return decodeUtf8(this.rawString(field), field);
+  /** A UTF8String, strictly validated. */
+  utf8(path: Path, key?: Key): string {
+    this.want(path, key, UNIVERSAL, false, T.UTF8);
+    const { buf, start, vend } = this;
+    for (let i = start; i < vend; i++) {
+      if (buf[i]! >= 0x80) {
+        if (!isUtf8(buf.subarray(start, vend))) fail(E.INVALID_UTF8, path, key, 'invalid UTF-8');
+        return this.text.utf8Slice(start, vend);
+      }
+    }
+    return this.text.latin1Slice(start, vend);
   }
 
-  bigint(field: string): bigint {
-    const tlv = this.expect(field, UNIVERSAL, false, T.INTEGER);
-    return readInteger(this.buf, tlv.start, tlv.end, field);
+  bigint(path: Path, key?: Key): bigint {
+    this.want(path, key, UNIVERSAL, false, T.INTEGER);
+    return readInteger(this.buf, this.start, this.vend, path, key);
   }
 
   /** An INTEGER that must be a safe JavaScript integer. */
-  int(field: string): number {
-    const v = this.bigint(field);
-    if (v > BigInt(Number.MAX_SAFE_INTEGER) || v < BigInt(Number.MIN_SAFE_INTEGER)) {
-      fail(E.INTEGER_RANGE, field, `integer ${v} out of range`);
+  int(path: Path, key?: Key): number {
+    this.want(path, key, UNIVERSAL, false, T.INTEGER);
+    const { buf, start, vend } = this;
+    const n = vend - start;
+    if (n > 0 && n <= 6) {
+      checkMinimal(buf, start, vend, path, key);
+      const b0 = buf[start]!;
+      let v = b0 & 0x80 ? b0 - 256 : b0;
+      for (let i = start + 1; i < vend; i++) v = v * 256 + buf[i]!;
+      return v;
     }
+    const v = readInteger(buf, start, vend, path, key);
+    if (v > BigInt(Number.MAX_SAFE_INTEGER) || v < BigInt(Number.MIN_SAFE_INTEGER)) fail(E.INTEGER_RANGE, path, key, `integer ${v} out of range`);
     return Number(v);
   }
 }
 
-export function readInteger(buf: Uint8Array, start: number, end: number, field: string): bigint {
-  const n = end - start;
-  if (n === 0) fail(E.BAD_INTEGER, field, 'empty INTEGER');
-  if (n > MAX_INTEGER_BYTES) fail(E.INTEGER_RANGE, field, `INTEGER of ${n} bytes is out of range`);
-  const b0 = buf[start]!;
-  if (n > 1) {
+function checkMinimal(buf: Uint8Array, start: number, end: number, path: Path, key?: Key): void {
+  if (end - start > 1) {
+    const b0 = buf[start]!;
     const b1 = buf[start + 1]!;
-    if ((b0 === 0 && b1 < 0x80) || (b0 === 0xff && b1 >= 0x80)) fail(E.BAD_INTEGER, field, 'INTEGER not minimally encoded');
+    if ((b0 === 0 && b1 < 0x80) || (b0 === 0xff && b1 >= 0x80)) fail(E.BAD_INTEGER, path, key, 'INTEGER not minimally encoded');
   }
+}
+
+export function readInteger(buf: Uint8Array, start: number, end: number, path: Path, key?: Key): bigint {
+  const n = end - start;
+  if (n === 0) fail(E.BAD_INTEGER, path, key, 'empty INTEGER');
+  if (n > MAX_INTEGER_BYTES) fail(E.INTEGER_RANGE, path, key, `INTEGER of ${n} bytes is out of range`);
+  checkMinimal(buf, start, end, path, key);
+  const b0 = buf[start]!;
   if (n <= 6) {
     let v = b0 & 0x80 ? b0 - 256 : b0;
     for (let i = start + 1; i < end; i++) v = v * 256 + buf[i]!;
@@ -199,55 +328,10 @@ export function readInteger(buf: Uint8Array, start: number, end: number, field: 
   return v;
 }
 
-const utf8Decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
-
-export function decodeUtf8(bytes: Uint8Array, field: string): string {
-  // fast path: pure ASCII
-  let ascii = true;
-  for (let i = 0; i < bytes.length; i++) {
-    if (bytes[i]! >= 0x80) {
-      ascii = false;
-      break;
-    }
-  }
-  if (ascii) return bytes.length < 64 ? String.fromCharCode(...bytes) : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).toString('latin1');
-  try {
-    return utf8Decoder.decode(bytes);
-  } catch (cause) {
-    throw new ProtocolError(E.INVALID_UTF8, `${field}: invalid UTF-8`, { field, cause });
-  }
-}
-
 // ---------------------------------------------------------------------------------------------
-// Writer: build a tree of nodes (lengths known bottom-up), then serialize once into one buffer.
-
-export interface DerNode {
-  id: number; // the identifier octet (tag numbers < 31 only)
-  len: number; // content length
-  prim?: Uint8Array;
-  kids?: DerNode[];
-}
-
-function headerSize(len: number): number {
-  if (len < 0x80) return 2;
-  let n = 0;
-  for (let l = len; l > 0; l = Math.floor(l / 256)) n++;
-  return 2 + n;
-}
-
-export function nodeSize(n: DerNode): number {
-  return headerSize(n.len) + n.len;
-}
-
-export function prim(id: number, bytes: Uint8Array): DerNode {
-  return { id, len: bytes.length, prim: bytes };
-}
-
-export function cons(id: number, kids: DerNode[]): DerNode {
-  let len = 0;
-  for (const k of kids) len += nodeSize(k);
-  return { id, len, kids };
-}
+// Writer: the same write function runs twice. The first pass validates and measures (recording the
+// length of every constructed value and string in order); the second writes each TLV straight into
+// one buffer of the exact size. No intermediate node objects, no per-string buffers.
 
 export const ID = {
   INTEGER: 0x02,
@@ -261,69 +345,243 @@ export const ID = {
   },
 };
 
-const EMPTY = new Uint8Array(0);
-export const NULL_NODE: DerNode = { id: ID.NULL, len: 0, prim: EMPTY };
-
-export function seq(kids: DerNode[]): DerNode {
-  return cons(ID.SEQUENCE, kids);
+function headerSize(len: number): number {
+  if (len < 0x80) return 2;
+  let n = 0;
+  for (let l = len; l > 0; l = Math.floor(l / 256)) n++;
+  return 2 + n;
 }
 
-export function explicit(n: number, inner: DerNode): DerNode {
-  return cons(ID.context(n), [inner]);
-}
+/** Strings up to this many UTF-16 units are measured and written by a JS loop; longer ones natively. */
+const SHORT_STRING = 48;
 
-export function rawString(bytes: Uint8Array): DerNode {
-  return prim(ID.UTF8, bytes);
-}
-
-export function utf8(s: string, field: string): DerNode {
-  if (typeof s !== 'string' || !(s as unknown as { isWellFormed(): boolean }).isWellFormed()) throw new ProtocolError(E.INVALID_VALUE, `${field}: expected a well-formed string`, { field });
-  return prim(ID.UTF8, Buffer.from(s, 'utf8'));
-}
-
-export function integer(v: number | bigint, field: string): DerNode {
-  if ((typeof v !== 'number' && typeof v !== 'bigint') || (typeof v === 'number' && !Number.isSafeInteger(v))) {
-    throw new ProtocolError(E.INVALID_VALUE, `${field}: ${v} is not a safe integer`, { field });
+/** The UTF-8 length of a string; refuses anything but a well-formed string. */
+function utf8Length(s: unknown, path: Path, key?: Key): number {
+  if (typeof s !== 'string') fail(E.INVALID_VALUE, path, key, 'expected a well-formed string');
+  const len = s.length;
+  if (len > SHORT_STRING) {
+    if (!(s as unknown as { isWellFormed(): boolean }).isWellFormed()) fail(E.INVALID_VALUE, path, key, 'expected a well-formed string');
+    return Buffer.byteLength(s, 'utf8');
   }
-  let x = BigInt(v);
-  const out: number[] = [];
-  for (;;) {
-    const b = Number(x & 0xffn);
-    out.push(b);
-    x >>= 8n; // arithmetic shift on bigint
-    if ((x === 0n && (b & 0x80) === 0) || (x === -1n && (b & 0x80) !== 0)) break;
-  }
-  out.reverse();
-  return prim(ID.INTEGER, Uint8Array.from(out));
-}
-
-function writeNode(n: DerNode, out: Uint8Array, p: number): number {
-  out[p++] = n.id;
-  const len = n.len;
-  if (len < 0x80) out[p++] = len;
-  else {
-    const hs = headerSize(len) - 2;
-    out[p++] = 0x80 | hs;
-    let l = len;
-    for (let i = hs - 1; i >= 0; i--) {
-      out[p + i] = l % 256;
-      l = Math.floor(l / 256);
+  let n = 0;
+  for (let i = 0; i < len; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x80) n += 1;
+    else if (c < 0x800) n += 2;
+    else if (c < 0xd800 || c > 0xdfff) n += 3;
+    else {
+      const d = i + 1 < len ? s.charCodeAt(i + 1) : 0;
+      if (c > 0xdbff || d < 0xdc00 || d > 0xdfff) fail(E.INVALID_VALUE, path, key, 'expected a well-formed string');
+      n += 4;
+      i++;
     }
-    p += hs;
   }
-  if (n.prim) {
-    out.set(n.prim, p);
-    return p + n.prim.length;
-  }
-  for (const k of n.kids!) p = writeNode(k, out, p);
-  return p;
+  return n;
 }
 
-/** Serializes a node into a fresh buffer (its own ArrayBuffer when large, so it can be transferred). */
-export function serialize(n: DerNode): Uint8Array {
-  const size = nodeSize(n);
-  const out = size >= 4096 ? Buffer.allocUnsafeSlow(size) : Buffer.allocUnsafe(size);
-  const end = writeNode(n, out, 0);
-  if (end !== size) throw new Error(`DER writer size mismatch: ${end} != ${size}`);
-  return out;
+function intLength(v: number): number {
+  let n = 1;
+  let lo = -128;
+  let hi = 127;
+  while (v < lo || v > hi) {
+    n++;
+    lo *= 256;
+    hi = hi * 256 + 255;
+  }
+  return n;
+}
+
+function bigintLength(v: bigint): number {
+  let n = 1;
+  for (let x = v >> 7n; x !== 0n && x !== -1n; x >>= 8n) n++;
+  return n;
+}
+
+const SAFE_MAX = BigInt(Number.MAX_SAFE_INTEGER);
+const SAFE_MIN = BigInt(Number.MIN_SAFE_INTEGER);
+const EMPTY_BUFFER = Buffer.alloc(0) as TextBuffer & { utf8Write(s: string, offset: number, length: number): number };
+
+/** The fraction digits written for a millisecond value: none, or 1..3 without trailing zeros. */
+const fracDigits = (ms: number): number => (ms === 0 ? 0 : ms % 100 === 0 ? 1 : ms % 10 === 0 ? 2 : 3);
+
+function twoDigits(out: Uint8Array, p: number, v: number): number {
+  out[p] = 0x30 + ((v / 10) | 0);
+  out[p + 1] = 0x30 + (v % 10);
+  return p + 2;
+}
+
+export class DerWriter {
+  private emitting = false;
+  /** Lengths of constructed values and strings, in the order the measuring pass met them. */
+  private readonly sizes: number[] = [];
+  /** Measuring pass: (index in sizes, content start) of each open constructed value. */
+  private readonly open: number[] = [];
+  private k = 0;
+  pos = 0;
+  private out = EMPTY_BUFFER;
+
+  /** Starts the second pass into a buffer of the measured size. */
+  startEmitting(): void {
+    const size = this.pos;
+    const out = size >= 4096 ? Buffer.allocUnsafeSlow(size) : Buffer.allocUnsafe(size);
+    this.out = out as typeof EMPTY_BUFFER;
+    this.emitting = true;
+    this.pos = 0;
+    this.k = 0;
+  }
+
+  /** The written buffer, after checking the second pass matched the first. */
+  result(): Uint8Array {
+    if (this.pos !== this.out.length || this.k !== this.sizes.length || this.open.length !== 0) {
+      throw new Error(`DER writer size mismatch: ${this.pos} != ${this.out.length}`);
+    }
+    return this.out;
+  }
+
+  private header(id: number, len: number): void {
+    const out = this.out;
+    let p = this.pos;
+    out[p++] = id;
+    if (len < 0x80) out[p++] = len;
+    else {
+      const hs = headerSize(len) - 2;
+      out[p++] = 0x80 | hs;
+      let l = len;
+      for (let i = hs - 1; i >= 0; i--) {
+        out[p + i] = l % 256;
+        l = Math.floor(l / 256);
+      }
+      p += hs;
+    }
+    this.pos = p;
+  }
+
+  /** Opens a constructed value (SEQUENCE, or an EXPLICIT tag with ID.context(n)); close it with end(). */
+  begin(id: number): void {
+    if (this.emitting) this.header(id, this.sizes[this.k++]!);
+    else {
+      this.open.push(this.sizes.length, this.pos);
+      this.sizes.push(0);
+    }
+  }
+
+  end(): void {
+    if (this.emitting) return;
+    const start = this.open.pop()!;
+    const index = this.open.pop()!;
+    const len = this.pos - start;
+    this.sizes[index] = len;
+    this.pos += headerSize(len);
+  }
+
+  /** A primitive of raw bytes. */
+  bytes(id: number, b: Uint8Array): void {
+    const n = b.length;
+    if (!this.emitting) {
+      this.pos += headerSize(n) + n;
+      return;
+    }
+    this.header(id, n);
+    this.out.set(b, this.pos);
+    this.pos += n;
+  }
+
+  null(): void {
+    if (this.emitting) {
+      this.out[this.pos] = ID.NULL;
+      this.out[this.pos + 1] = 0;
+    }
+    this.pos += 2;
+  }
+
+  utf8(s: string, path: Path, key?: Key): void {
+    if (!this.emitting) {
+      const n = utf8Length(s, path, key);
+      this.sizes.push(n);
+      this.pos += headerSize(n) + n;
+      return;
+    }
+    const n = this.sizes[this.k++]!;
+    this.header(ID.UTF8, n);
+    const out = this.out;
+    const p = this.pos;
+    if (n === s.length && n <= SHORT_STRING) for (let i = 0; i < n; i++) out[p + i] = s.charCodeAt(i);
+    else out.utf8Write(s, p, n);
+    this.pos = p + n;
+  }
+
+  integer(v: number | bigint, path: Path, key?: Key): void {
+    if (typeof v === 'bigint') {
+      if (v <= SAFE_MAX && v >= SAFE_MIN) v = Number(v);
+      else return this.bigInteger(v);
+    } else if (typeof v !== 'number' || !Number.isSafeInteger(v)) fail(E.INVALID_VALUE, path, key, `${v} is not a safe integer`);
+    const n = intLength(v);
+    if (this.emitting) {
+      this.header(ID.INTEGER, n);
+      const out = this.out;
+      let x = v;
+      for (let i = this.pos + n - 1; i >= this.pos; i--) {
+        const b = ((x % 256) + 256) % 256;
+        out[i] = b;
+        x = (x - b) / 256;
+      }
+    } else this.pos += 2;
+    this.pos += n;
+  }
+
+  private bigInteger(v: bigint): void {
+    const n = bigintLength(v);
+    const hs = headerSize(n);
+    if (this.emitting) {
+      this.header(ID.INTEGER, n);
+      let x = v;
+      for (let i = this.pos + n - 1; i >= this.pos; i--) {
+        this.out[i] = Number(x & 0xffn);
+        x >>= 8n;
+      }
+      this.pos += n;
+    } else this.pos += hs + n;
+  }
+
+  /** A GeneralizedTime as the original writes it: "YYYYMMDDhhmmss[.fff]Z", UTC, fraction without trailing zeros. */
+  time(d: Date, path: Path, key?: Key): void {
+    const t = d instanceof Date ? d.getTime() : NaN;
+    if (!Number.isFinite(t)) fail(E.INVALID_VALUE, path, key, 'invalid date');
+    const y = d.getUTCFullYear();
+    if (y < 0 || y > 9999) fail(E.INVALID_VALUE, path, key, `year ${y} outside 0000..9999`);
+    const ms = d.getUTCMilliseconds();
+    const fd = fracDigits(ms);
+    const n = 15 + (fd === 0 ? 0 : fd + 1);
+    if (!this.emitting) {
+      this.pos += 2 + n;
+      return;
+    }
+    this.header(ID.GENERALIZED_TIME, n);
+    const out = this.out;
+    let p = this.pos;
+    p = twoDigits(out, p, (y / 100) | 0);
+    p = twoDigits(out, p, y % 100);
+    p = twoDigits(out, p, d.getUTCMonth() + 1);
+    p = twoDigits(out, p, d.getUTCDate());
+    p = twoDigits(out, p, d.getUTCHours());
+    p = twoDigits(out, p, d.getUTCMinutes());
+    p = twoDigits(out, p, d.getUTCSeconds());
+    if (fd > 0) {
+      out[p++] = 0x2e;
+      out[p++] = 0x30 + ((ms / 100) | 0);
+      if (fd > 1) out[p++] = 0x30 + (((ms / 10) | 0) % 10);
+      if (fd > 2) out[p++] = 0x30 + (ms % 10);
+    }
+    out[p++] = 0x5a;
+    this.pos = p;
+  }
+}
+
+/** Encodes a value with a write function (run twice: measure, then write). */
+export function encodeDer<V>(value: V, write: (w: DerWriter, v: V) => void): Uint8Array {
+  const w = new DerWriter();
+  write(w, value);
+  w.startEmitting();
+  write(w, value);
+  return w.result();
 }

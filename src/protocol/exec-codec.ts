@@ -1,8 +1,8 @@
 // Exec: the job result (the `full` file, the upload body). Exec [1] is never valid.
 import { ProtocolError, ProtocolErrorCode as E } from '../errors/protocol-error.ts';
-import { CONTEXT, DerCursor, type DerNode, explicit, integer, serialize, seq, tagName } from './der.ts';
-import { bytesNode, filesNode, readFiles, readResult, readScriptJob, readUuid, resultNode, scriptJobNode, seqOfNode, uuidNode } from './common-codec.ts';
-import { readTime, timeNode } from './time-codec.ts';
+import { CONTEXT, DerCursor, type DerWriter, ID, type Key, type Path, at, encodeDer, tagName } from './der.ts';
+import { invalid, readFiles, readResult, readScriptJob, readUuid, writeBytes, writeFiles, writeResult, writeScriptJob, writeSeqOf, writeUuid } from './common-codec.ts';
+import { readTime } from './time-codec.ts';
 import type { ConsoleLine, Exec } from './types.ts';
 
 export function decodeExec(der: Uint8Array): Exec {
@@ -21,11 +21,11 @@ export function decodeExec(der: Uint8Array): Exec {
   const cs = s.sequence('Exec.console');
   const console: ConsoleLine[] = [];
   for (let i = 0; !cs.atEnd(); i++) {
-    const f = `Exec.console[${i}]`;
     cs.checkCount(i, 'Exec.console');
-    const e = cs.sequence(f);
-    const delta = e.bigint(`${f}.delta`);
-    const line = e.rawString(`${f}.data`);
+    const e = cs.sequence('Exec.console', i);
+    const f = at('Exec.console', i);
+    const delta = e.bigint(f, '.delta');
+    const line = e.rawString(f, '.data');
     e.done(f);
     console.push({ delta, line });
   }
@@ -39,22 +39,34 @@ export function decodeExec(der: Uint8Array): Exec {
   return { job, uuid, console, started, finished, result, files };
 }
 
-export function execNode(e: Exec): DerNode {
-  return explicit(
-    0,
-    seq([
-      scriptJobNode(e.job, 'Exec.job'),
-      uuidNode(e.uuid, 'Exec.uuid'),
-      seqOfNode(e.console, 'Exec.console', (l: ConsoleLine, f) => seq([integer(l.delta, `${f}.delta`), bytesNode(l.line, `${f}.data`)])),
-      seq([timeNode(e.started, 'Exec.timestamps.started'), timeNode(e.finished, 'Exec.timestamps.finished')]),
-      resultNode(e.result, 'Exec.result'),
-      filesNode(e.files, 'Exec.output'),
-    ]),
-  );
+function writeConsoleLine(w: DerWriter, l: ConsoleLine, f: Path, key?: Key): void {
+  if (!l || typeof l !== 'object') invalid(f, 'expected a console line', key);
+  const p = key === undefined ? f : at(f, key);
+  w.begin(ID.SEQUENCE);
+  w.integer(l.delta, p, '.delta');
+  writeBytes(w, l.line, p, '.data');
+  w.end();
+}
+
+export function writeExec(w: DerWriter, e: Exec): void {
+  if (!e || typeof e !== 'object') invalid('Exec', 'expected an Exec');
+  w.begin(0xa0);
+  w.begin(ID.SEQUENCE);
+  writeScriptJob(w, e.job, 'Exec.job');
+  writeUuid(w, e.uuid, 'Exec.uuid');
+  writeSeqOf(w, e.console, 'Exec.console', writeConsoleLine);
+  w.begin(ID.SEQUENCE);
+  w.time(e.started, 'Exec.timestamps.started');
+  w.time(e.finished, 'Exec.timestamps.finished');
+  w.end();
+  writeResult(w, e.result, 'Exec.result');
+  writeFiles(w, e.files, 'Exec.output');
+  w.end();
+  w.end();
 }
 
 export function encodeExec(e: Exec): Uint8Array {
-  return serialize(execNode(e));
+  return encodeDer(e, writeExec);
 }
 
 export function estimateExecSize(e: Exec): number {

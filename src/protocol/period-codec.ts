@@ -1,26 +1,26 @@
 // Period ::= CHOICE { [0] NULL -- hourly, [1] NULL -- daily, [2] NULL -- weekly, [3] NULL -- never }
-import { ProtocolError, ProtocolErrorCode as E } from '../errors/protocol-error.ts';
-import { CONTEXT, DerCursor, type DerNode, NULL_NODE, explicit, serialize, tagName } from './der.ts';
+import { ProtocolErrorCode as E } from '../errors/protocol-error.ts';
+import { CONTEXT, DerCursor, type DerWriter, ID, type Key, type Path, encodeDer, fail, tagName } from './der.ts';
 import type { Period } from './types.ts';
 
 export const PERIODS: readonly Period[] = ['hourly', 'daily', 'weekly', 'never'];
 
-export function readPeriod(c: DerCursor, field: string): Period {
-  const tlv = c.next(field);
-  const period = tlv.cls === CONTEXT && tlv.constructed ? PERIODS[tlv.tagNo] : undefined;
-  if (!period) {
-    throw new ProtocolError(E.UNEXPECTED_TAG, `${field}: expected a Period ([0]..[3]), got ${tagName(tlv.cls, tlv.constructed, tlv.tagNo)}`, { field });
-  }
-  const inner = c.enter(tlv, field);
-  inner.null(field);
-  inner.done(field);
+export function readPeriod(c: DerCursor, field: Path, key?: Key): Period {
+  c.read(field, key);
+  const period = c.cls === CONTEXT && c.constructed ? PERIODS[c.tagNo] : undefined;
+  if (!period) fail(E.UNEXPECTED_TAG, field, key, `expected a Period ([0]..[3]), got ${tagName(c.cls, c.constructed, c.tagNo)}`);
+  const inner = c.enterLast(field, key);
+  inner.null(field, key);
+  inner.done(field, key);
   return period;
 }
 
-export function periodNode(p: Period, field: string): DerNode {
+export function writePeriod(w: DerWriter, p: Period, field: Path, key?: Key): void {
   const i = PERIODS.indexOf(p);
-  if (i < 0) throw new ProtocolError(E.INVALID_VALUE, `${field}: unknown period ${JSON.stringify(p)}`, { field });
-  return explicit(i, NULL_NODE);
+  if (i < 0) fail(E.INVALID_VALUE, field, key, `unknown period ${JSON.stringify(p)}`);
+  w.begin(ID.context(i));
+  w.null();
+  w.end();
 }
 
 export function decodePeriod(der: Uint8Array): Period {
@@ -31,5 +31,5 @@ export function decodePeriod(der: Uint8Array): Period {
 }
 
 export function encodePeriod(p: Period): Uint8Array {
-  return serialize(periodNode(p, 'Period'));
+  return encodeDer(p, (w, v) => writePeriod(w, v, 'Period'));
 }

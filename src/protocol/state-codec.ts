@@ -1,45 +1,45 @@
 // State: the original's `<dir>/state` file, SEQUENCE OF StateItem.
-import { ProtocolError, ProtocolErrorCode as E } from '../errors/protocol-error.ts';
-import { CONTEXT, DerCursor, type DerNode, explicit, serialize, seq, tagName, utf8 } from './der.ts';
-import { queueNode, readJob, readQueue, readScheduleItem, readScriptJob } from './common-codec.ts';
+import { ProtocolErrorCode as E } from '../errors/protocol-error.ts';
+import { CONTEXT, DerCursor, type DerWriter, ID, type Path, at, encodeDer, fail, tagName } from './der.ts';
+import { readJob, readQueue, readScheduleItem, readScriptJob, writeQueue, writeScheduleItem } from './common-codec.ts';
 import { readPeriod } from './period-codec.ts';
 import { readUtcTime } from './time-codec.ts';
 import type { State, StateItem } from './types.ts';
-import { scheduleItemNode } from './common-codec.ts';
 
-function readItem(c: DerCursor, f: string): StateItem {
-  const tlv = c.next(f);
-  if (tlv.cls !== CONTEXT || !tlv.constructed || tlv.tagNo > 5) {
-    throw new ProtocolError(E.UNEXPECTED_TAG, `${f}: expected a StateItem ([0]..[5]), got ${tagName(tlv.cls, tlv.constructed, tlv.tagNo)}`, { field: f });
+function readItem(c: DerCursor, f: Path): StateItem {
+  c.read(f);
+  if (c.cls !== CONTEXT || !c.constructed || c.tagNo > 5) {
+    fail(E.UNEXPECTED_TAG, f, undefined, `expected a StateItem ([0]..[5]), got ${tagName(c.cls, c.constructed, c.tagNo)}`);
   }
-  const s = c.enter(tlv, f);
+  const tagNo = c.tagNo;
+  const s = c.enterLast(f);
   let item: StateItem;
-  switch (tlv.tagNo) {
+  switch (tagNo) {
     case 0:
-      readScriptJob(s, `${f}.scriptJob`);
+      readScriptJob(s, f, '.scriptJob');
       item = { type: 'obsolete', tag: 0 };
       break;
     case 1: {
       const q = s.sequence(f);
-      const next = readUtcTime(q, `${f}.next`);
-      const period = readPeriod(q, `${f}.period`);
-      const job = readScriptJob(q, `${f}.job`);
+      const next = readUtcTime(q, f, '.next');
+      const period = readPeriod(q, f, '.period');
+      const job = readScriptJob(q, f, '.job');
       q.done(f);
       item = { type: 'schedule', item: { next, period, job }, legacy: true };
       break;
     }
     case 2:
-      readJob(s, `${f}.job`);
+      readJob(s, f, '.job');
       item = { type: 'obsolete', tag: 2 };
       break;
     case 3:
-      item = { type: 'schedule', item: readScheduleItem(s, `${f}.schedule`) };
+      item = { type: 'schedule', item: readScheduleItem(s, f, '.schedule') };
       break;
     case 4:
-      item = { type: 'queue', queue: readQueue(s, `${f}.queue`) };
+      item = { type: 'queue', queue: readQueue(s, f, '.queue') };
       break;
     default:
-      item = { type: 'dropped-platform', platform: s.utf8(`${f}.platform`) };
+      item = { type: 'dropped-platform', platform: s.utf8(f, '.platform') };
   }
   s.done(f);
   return item;
@@ -53,30 +53,36 @@ export function decodeState(der: Uint8Array): State {
   const items: State = [];
   for (let i = 0; !s.atEnd(); i++) {
     s.checkCount(i, 'State');
-    items.push(readItem(s, `State[${i}]`));
+    items.push(readItem(s, at('State', i)));
   }
   return items;
 }
 
-function itemNode(item: StateItem, f: string): DerNode | undefined {
-  switch (item.type) {
+function writeItem(w: DerWriter, item: StateItem, f: Path): void {
+  switch (item?.type) {
     case 'schedule':
-      return explicit(3, scheduleItemNode(item.item, `${f}.schedule`));
+      w.begin(0xa3);
+      writeScheduleItem(w, item.item, f, '.schedule');
+      break;
     case 'queue':
-      return explicit(4, queueNode(item.queue, `${f}.queue`));
+      w.begin(0xa4);
+      writeQueue(w, item.queue, f, '.queue');
+      break;
     case 'dropped-platform':
-      return explicit(5, utf8(item.platform, `${f}.platform`));
-    case 'obsolete':
-      return undefined; // never written, as in the original
+      w.begin(0xa5);
+      w.utf8(item.platform, f, '.platform');
+      break;
+    default:
+      return; // obsolete items are never written, as in the original
   }
+  w.end();
 }
 
 /** Encodes a state file as the original writes it: schedule items as [3], obsolete items left out. */
 export function encodeState(state: State): Uint8Array {
-  const kids: DerNode[] = [];
-  state.forEach((item, i) => {
-    const n = itemNode(item, `State[${i}]`);
-    if (n) kids.push(n);
+  return encodeDer(state, (w, items) => {
+    w.begin(ID.SEQUENCE);
+    for (let i = 0; i < items.length; i++) writeItem(w, items[i]!, at('State', i));
+    w.end();
   });
-  return serialize(seq(kids));
 }
