@@ -37,8 +37,7 @@ test('npm start: a server, a worker and the web page; the sample job runs and th
   const server = await run.waitFor(/server on 127\.0\.0\.1:(\d+), data in (\S+)/, 'stdout');
   assert.equal(server[2], path.join(clone, 'data'));
   const web = await run.waitFor(/web page\s+(http:\/\/\S+)/, 'stdout');
-  await run.waitFor(/^scheduled hello \(.*examples\/hello\.sh\), daily, on platform local$/m, 'stdout');
-  await run.waitFor(/^hello is running on worker \S+ \(run ([0-9a-f-]{36})\):$/m, 'stdout', 60_000);
+  await run.waitFor(/^scheduled hello \(.*examples\/hello\.sh\), daily, on platform local\n(waiting for the worker to take hello\.\.\.\n)?hello is running on worker \S+ \(run ([0-9a-f-]{36})\):$/m, 'stdout', 60_000);
   await run.waitFor(/^  \S+ step 3 of 3$/m, 'stdout', 60_000);
   await run.waitFor(/^hello finished: exited 0, result in .*\/data\/hello\/[0-9a-f-]{36}\/full$/m, 'stdout', 60_000);
   await run.waitFor(/Ctrl-C stops the server and the worker\./, 'stdout');
@@ -46,7 +45,9 @@ test('npm start: a server, a worker and the web page; the sample job runs and th
   assert.ok(existsSync(path.join(clone, 'data')));
   const page = await fetch(web[1]!);
   assert.equal(page.status, 200);
-  assert.match(await page.text(), /hello/);
+  const live = await fetch(new URL('/live', web[1]!));
+  assert.equal(live.status, 200);
+  assert.match(await live.text(), /<a href="\/job\/hello">hello<\/a>/);
 });
 
 test('then: schedule a job from a file, watch it with observe, see it in info and history', { timeout: 90_000 }, async () => {

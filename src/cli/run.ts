@@ -147,6 +147,16 @@ export default async function run(argv: string[]): Promise<number> {
 
   async function followSample(name: string, done: () => void): Promise<void> {
     let uuid: string | undefined;
+    // lines about the run wait until the line saying it was scheduled is out (the worker may be quicker)
+    let held: string[] | undefined = [];
+    const show = (line: string) => (held ? held.push(line) : say(line));
+    const release = () => {
+      const lines = held ?? [];
+      held = undefined;
+      lines.forEach(say);
+      if (ended) done();
+    };
+    let ended = false;
     let timer: NodeJS.Timeout | undefined;
     const started = Date.now();
     const offs = [
@@ -154,26 +164,27 @@ export default async function run(argv: string[]): Promise<number> {
         if (e.name !== name || uuid) return;
         uuid = e.uuid;
         if (timer) clearInterval(timer);
-        if (tty) process.stdout.write('\r\x1b[K');
-        say(`${name} is running on worker ${e.workerId} (run ${e.uuid}):`);
+        if (tty && !held) process.stdout.write('\r\x1b[K');
+        show(`${name} is running on worker ${e.workerId} (run ${e.uuid}):`);
       }),
       bus.on('job:output', (e) => {
         if (e.uuid !== uuid) return;
-        say(`  ${style.dim(formatDuration(e.deltaNs))} ${Buffer.from(e.line).toString('utf8')}`);
+        show(`  ${style.dim(formatDuration(e.deltaNs))} ${Buffer.from(e.line).toString('utf8')}`);
       }),
       bus.on('job:finished', (e) => {
         if (e.uuid !== uuid) return;
         for (const off of offs) off();
-        say(`${name} finished: ${resultStyle(style, e.result)}${e.path ? `, result in ${e.path}` : ''}`);
-        say('');
-        say('Now try, in another terminal:');
-        say(`  builder info                 the schedule, queues, running jobs and workers`);
-        say(`  builder history ${name}        its runs`);
-        say(`  builder execute ${name}        run it again now, and watch it with: builder observe-latest`);
-        say(`  builder observe ${e.uuid}`);
-        if (parts?.web) say(`  open ${parts.web.url}`);
-        say('Ctrl-C stops the server and the worker.');
-        done();
+        show(`${name} finished: ${resultStyle(style, e.result)}${e.path ? `, result in ${e.path}` : ''}`);
+        show('');
+        show('Now try, in another terminal:');
+        show(`  builder info                 the schedule, queues, running jobs and workers`);
+        show(`  builder history ${name}        its runs`);
+        show(`  builder execute ${name}        run it again now, and watch it with: builder observe-latest`);
+        show(`  builder observe ${e.uuid}`);
+        if (parts?.web) show(`  open ${parts.web.url}`);
+        show('Ctrl-C stops the server and the worker.');
+        ended = true;
+        if (!held) done();
       }),
     ];
     try {
@@ -184,6 +195,7 @@ export default async function run(argv: string[]): Promise<number> {
       await call(remote, { type: 'execute', name });
       say(`${name} was scheduled before: queued it to run now`);
     }
+    release();
     if (uuid) return;
     if (tty) {
       timer = setInterval(() => process.stdout.write(`\r\x1b[Kwaiting for the worker to take ${name}... ${Math.round((Date.now() - started) / 1000)}s`), 250);
