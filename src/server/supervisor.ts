@@ -233,7 +233,7 @@ export class Supervisor {
     if (platform !== undefined && this.dropped.has(platform)) {
       throw new CommandError('ERR_PLATFORM_DROPPED', "platform dropped; can't schedule jobs");
     }
-    if (this.schedule.has(job.name)) throw new CommandError('ERR_NAME_USED', 'job name already used');
+    if (this.schedule.has(job.name)) throw new CommandError('ERR_JOB_EXISTS', 'job name already used');
     const now = this.now();
     validateTrigger(req.trigger, now);
     const timeoutSeconds = req.timeoutSeconds ?? this.defaultTimeoutSeconds;
@@ -348,10 +348,15 @@ export class Supervisor {
     if (entry.paused === paused) return;
     const now = this.now();
     const updated: ScheduleEntry = { ...entry, paused, next: paused ? entry.next : firstRun(entry.trigger, now).next };
+    const change: Change = { putSchedule: [updated], queue: [] };
     this.schedule.set(name, updated);
     this.due.set(name, paused ? null : updated.next);
+    // A stopped job does not run: a run already queued is taken out as well.
+    if (paused) {
+      for (const [platform, q] of this.queues) if (q.remove(name)) change.queue!.push({ op: 'remove', platform, name });
+    }
     this.armTick();
-    await this.commit({ putSchedule: [updated] });
+    await this.commit(change);
   }
 
   info(): Info {
@@ -823,13 +828,14 @@ export class Supervisor {
       (change.putSchedule ??= []).push(updated);
       this.queueBackAndDispatch(c.platform, run.queued, change);
     }
-    this.runs.delete(run.uuid);
     this.active.delete(qkey(c.platform, c.jobName));
     this.dispatch(c.platform, change);
     const endDelta = BigInt(Math.max(0, Math.round((now - (c.assignedAt ?? now)) * 1e6)));
     run.console.end(endDelta, text);
     if (run.worker) this.workerFinished(run.worker);
     await this.commit(change);
+    // Only now, with the history entry durable, does the run leave the active ones: it is never missing from both.
+    this.runs.delete(run.uuid);
     run.actor.stop();
     this.bus.emit('job:finished', { uuid: run.uuid, name: c.jobName, platform: c.platform, result: text, ...(stored ? { path: file } : {}) });
     if (stored) {
