@@ -5,7 +5,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { INLINE_ENCODE_THRESHOLD, destroyPool, encodeCmdOffThread, encodeExecOffThread, sha256, sha256File } from '../src/pool/pool.ts';
+import { INLINE_ENCODE_THRESHOLD, destroyPool, encodeCmdOffThread, encodesOffThread, encodeExecOffThread, sha256, sha256File } from '../src/pool/pool.ts';
 import { encodeCmd, decodeCmd } from '../src/protocol/cmd-codec.ts';
 import { encodeExec } from '../src/protocol/exec-codec.ts';
 import { randomUuid } from '../src/protocol/uuid.ts';
@@ -73,4 +73,14 @@ test('off-thread encoding equals inline encoding (large and small)', async () =>
   const e1 = encodeExec(exec);
   const e2 = await encodeExecOffThread(exec, { transfer: true });
   assert.ok(Buffer.from(e2).equals(Buffer.from(e1)));
+});
+
+test('only messages dominated by large byte arrays go to the pool; object-heavy ones are encoded inline', () => {
+  const jobs = Array.from({ length: 50_000 }, (_, i) => ({ type: 'script' as const, name: `q-${i}`, script: 'echo a reasonably long command line' }));
+  const info: Cmd = { type: 'info-reply', info: { schedule: [], queues: [{ platform: 'p', jobs }], running: [], droppedPlatforms: [] } };
+  assert.ok(encodeCmd(info).length > INLINE_ENCODE_THRESHOLD);
+  assert.equal(encodesOffThread(info), false);
+  const big: Cmd = { type: 'job-finished', uuid: randomUuid(), result: { type: 'exited', code: 0 }, files: [{ path: 'a', data: new Uint8Array(INLINE_ENCODE_THRESHOLD) }] };
+  assert.equal(encodesOffThread(big), true);
+  assert.equal(encodesOffThread({ ...big, files: [{ path: 'a', data: new Uint8Array(1000) }] }), false);
 });

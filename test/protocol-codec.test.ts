@@ -192,3 +192,39 @@ test('size limits: huge integers and huge element counts are refused', () => {
   const decoded = decodeCmd(new Uint8Array(ok));
   assert.equal(decoded.type === 'job-finished' && decoded.files.length, n - 1);
 });
+
+test('an error deep inside a big InfoReply names the exact field path, decoding and encoding', () => {
+  const jobs = Array.from({ length: 2000 }, (_, i) => ({ type: 'script' as const, name: `q-${i}`, script: `echo ${i}` }));
+  const schedule = Array.from({ length: 2000 }, (_, i) => ({ next: new Date(Date.UTC(2024, 0, 1) + i * 1001), period: 'daily' as const, job: { type: 'script' as const, name: `s-${i}`, script: 'x' } }));
+  const cmd: Cmd = { type: 'info-reply', info: { schedule, queues: [{ platform: 'p', jobs: [] }, { platform: 'debian-12', jobs }], running: [], droppedPlatforms: [] } };
+  const der = encodeCmd(cmd);
+  assert.deepEqual(decodeCmd(der), cmd);
+  // an invalid UTF-8 byte in queues[1].jobs[1234].name ("q-1234"), found by its unique bytes
+  const at = (text: string): number => {
+    const i = Buffer.from(der).indexOf(Buffer.from(text));
+    assert.ok(i > 0 && Buffer.from(der).indexOf(Buffer.from(text), i + 1) < 0, `${text} occurs once`);
+    return i;
+  };
+  const badName = new Uint8Array(der);
+  badName[at('q-1234\x0c')] = 0xff;
+  refuses(() => decodeCmd(badName), 'ERR_PROTOCOL_INVALID_UTF8', /^Cmd\.InfoReply\.queues\[1\]\.jobs\[1234\]\.name: /);
+  assert.throws(() => decodeCmd(badName), (e: ProtocolError) => e.field === 'Cmd.InfoReply.queues[1].jobs[1234].name');
+  // a month 13 in schedule[1999].next
+  const badTime = new Uint8Array(der);
+  const t = at('20240101003320.999Z'); // schedule[1999]: 1999 * 1001 ms after midnight
+  badTime[t + 4] = 0x31;
+  badTime[t + 5] = 0x33;
+  refuses(() => decodeCmd(badTime), 'ERR_PROTOCOL_BAD_TIME', /^Cmd\.InfoReply\.schedule\[1999\]\.next: /);
+  // a wrong tag for the script of schedule[7].job
+  const badTag = new Uint8Array(der);
+  badTag[at('s-7\x0c') + 3] = 0x13;
+  refuses(() => decodeCmd(badTag), 'ERR_PROTOCOL_UNEXPECTED_TAG', /^Cmd\.InfoReply\.schedule\[7\]\.job\.script: /);
+  // encoding names the field too
+  const lone = structuredClone(cmd);
+  if (lone.type !== 'info-reply') throw new Error('unreachable');
+  lone.info.queues[1]!.jobs[1234]!.name = 'bad \ud800';
+  refuses(() => encodeCmd(lone), 'ERR_PROTOCOL_INVALID_VALUE', /^Cmd\.InfoReply\.queues\[1\]\.jobs\[1234\]\.name: /);
+  lone.info.queues[1]!.jobs[1234]!.name = 'ok';
+  lone.info.schedule[1500]!.next = new Date(NaN);
+  refuses(() => encodeCmd(lone), 'ERR_PROTOCOL_INVALID_VALUE', /^Cmd\.InfoReply\.schedule\[1500\]\.next: invalid date/);
+});

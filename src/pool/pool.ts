@@ -2,13 +2,22 @@
 // SHA-256 of artifacts and the encoding of large messages. Small messages are encoded inline.
 import { Piscina } from 'piscina';
 import { cpus } from 'node:os';
-import { encodeCmd, estimateCmdSize } from '../protocol/cmd-codec.ts';
-import { encodeExec, estimateExecSize } from '../protocol/exec-codec.ts';
+import { bulkBytesOfCmd, encodeCmd } from '../protocol/cmd-codec.ts';
+import { bulkBytesOfExec, encodeExec } from '../protocol/exec-codec.ts';
 import type { Cmd, Exec } from '../protocol/types.ts';
 import type { Task } from './tasks.ts';
 
-/** Messages estimated below this many bytes are encoded on the calling thread. */
+/**
+ * Messages with fewer bytes than this in large byte arrays (bulkBytesOfCmd / bulkBytesOfExec) are
+ * encoded on the calling thread. Object-heavy messages (an InfoReply of 100k jobs) always are:
+ * structured cloning their graph to a worker costs more than encoding it (bench/codec.ts).
+ */
 export const INLINE_ENCODE_THRESHOLD = 1024 * 1024;
+
+/** Whether a Cmd is worth encoding in a worker. */
+export function encodesOffThread(cmd: Cmd): boolean {
+  return bulkBytesOfCmd(cmd) >= INLINE_ENCODE_THRESHOLD;
+}
 
 export interface TransferOption {
   /**
@@ -59,14 +68,14 @@ function cmdViews(cmd: Cmd): Uint8Array[] {
   return [];
 }
 
-/** Encodes a Cmd: inline when small, in a worker otherwise; the result is moved back, not copied. */
+/** Encodes a Cmd: in a worker when dominated by large byte arrays, inline otherwise; the result is moved back, not copied. */
 export async function encodeCmdOffThread(cmd: Cmd, opts?: TransferOption): Promise<Uint8Array> {
-  if (estimateCmdSize(cmd) < INLINE_ENCODE_THRESHOLD) return encodeCmd(cmd);
+  if (!encodesOffThread(cmd)) return encodeCmd(cmd);
   return run({ kind: 'encode-cmd', cmd }, cmdViews(cmd), opts);
 }
 
 export async function encodeExecOffThread(exec: Exec, opts?: TransferOption): Promise<Uint8Array> {
-  if (estimateExecSize(exec) < INLINE_ENCODE_THRESHOLD) return encodeExec(exec);
+  if (bulkBytesOfExec(exec) < INLINE_ENCODE_THRESHOLD) return encodeExec(exec);
   return run({ kind: 'encode-exec', exec }, [...exec.files.map((f) => f.data), ...exec.console.map((l) => l.line)], opts);
 }
 

@@ -412,7 +412,7 @@ export function encodeCmd(cmd: Cmd): Uint8Array {
   return encodeDer(cmd, writeCmd);
 }
 
-/** A cheap upper-bound-ish estimate of a Cmd's encoded size, to choose inline or pool encoding. */
+/** A cheap upper-bound-ish estimate of a Cmd's encoded size. */
 export function estimateCmdSize(cmd: Cmd): number {
   if (cmd.type === 'job-finished') {
     let n = 64;
@@ -425,4 +425,19 @@ export function estimateCmdSize(cmd: Cmd): number {
     return 64 + 256 * (i.schedule.length + i.running.length + i.droppedPlatforms.length) + i.queues.reduce((n, q) => n + 256 * (1 + q.jobs.length), 0);
   }
   return 256;
+}
+
+/**
+ * The bytes of a Cmd held in large byte arrays (file contents, output lines): the part a worker
+ * thread can get by transfer or a cheap copy. Object-heavy messages (InfoReply) count 0: cloning
+ * their object graph to a worker costs more than encoding them here.
+ */
+export function bulkBytesOfCmd(cmd: Cmd): number {
+  if (cmd.type === 'job-finished') {
+    let n = 0;
+    for (const f of cmd.files) n += f.data.length;
+    return n;
+  }
+  if (cmd.type === 'output') return cmd.line.length;
+  return 0;
 }

@@ -1,9 +1,9 @@
 // One conversation over one TCP connection: framed DER Cmds in both directions.
 import type net from 'node:net';
 import { ProtocolError, ProtocolErrorCode as E } from '../errors/protocol-error.ts';
-import { decodeCmd, encodeCmd, estimateCmdSize } from './cmd-codec.ts';
+import { decodeCmd, encodeCmd } from './cmd-codec.ts';
 import { DEFAULT_HELLO_MAX_FRAME_BYTES, DEFAULT_MAX_FRAME_BYTES, FrameReader, frameHeader } from './framing.ts';
-import { INLINE_ENCODE_THRESHOLD, encodeCmdOffThread } from '../pool/pool.ts';
+import { encodeCmdOffThread, encodesOffThread } from '../pool/pool.ts';
 import type { Cmd } from './types.ts';
 
 export interface CmdSocketOptions {
@@ -166,7 +166,7 @@ export class CmdSocket implements AsyncIterable<Cmd> {
   }
 
   private async write(cmd: Cmd): Promise<void> {
-    const payload = estimateCmdSize(cmd) < INLINE_ENCODE_THRESHOLD ? encodeCmd(cmd) : await encodeCmdOffThread(cmd);
+    const payload = encodesOffThread(cmd) ? await encodeCmdOffThread(cmd) : encodeCmd(cmd);
     await this.writeFrames([frameHeader(payload.length), payload], cmd.type);
   }
 

@@ -413,9 +413,12 @@ function twoDigits(out: Uint8Array, p: number, v: number): number {
 export class DerWriter {
   private emitting = false;
   /** Lengths of constructed values and strings, in the order the measuring pass met them. */
-  private readonly sizes: number[] = [];
-  /** Measuring pass: (index in sizes, content start) of each open constructed value. */
-  private readonly open: number[] = [];
+  private sizes = new Float64Array(256);
+  private count = 0;
+  /** Measuring pass: index in sizes and content start of each open constructed value. */
+  private openIndex = new Float64Array(MAX_DEPTH * 2);
+  private openStart = new Float64Array(MAX_DEPTH * 2);
+  private depth = 0;
   private k = 0;
   pos = 0;
   private out = EMPTY_BUFFER;
@@ -432,7 +435,7 @@ export class DerWriter {
 
   /** The written buffer, after checking the second pass matched the first. */
   result(): Uint8Array {
-    if (this.pos !== this.out.length || this.k !== this.sizes.length || this.open.length !== 0) {
+    if (this.pos !== this.out.length || this.k !== this.count || this.depth !== 0) {
       throw new Error(`DER writer size mismatch: ${this.pos} != ${this.out.length}`);
     }
     return this.out;
@@ -460,18 +463,41 @@ export class DerWriter {
   begin(id: number): void {
     if (this.emitting) this.header(id, this.sizes[this.k++]!);
     else {
-      this.open.push(this.sizes.length, this.pos);
-      this.sizes.push(0);
+      const d = this.depth++;
+      if (d === this.openIndex.length) this.growOpen();
+      this.openIndex[d] = this.record(0);
+      this.openStart[d] = this.pos;
     }
   }
 
   end(): void {
     if (this.emitting) return;
-    const start = this.open.pop()!;
-    const index = this.open.pop()!;
-    const len = this.pos - start;
-    this.sizes[index] = len;
+    const d = --this.depth;
+    const len = this.pos - this.openStart[d]!;
+    this.sizes[this.openIndex[d]!] = len;
     this.pos += headerSize(len);
+  }
+
+  /** Appends a length to sizes; returns its index. */
+  private record(len: number): number {
+    const i = this.count++;
+    if (i === this.sizes.length) {
+      const bigger = new Float64Array(i * 2);
+      bigger.set(this.sizes);
+      this.sizes = bigger;
+    }
+    this.sizes[i] = len;
+    return i;
+  }
+
+  private growOpen(): void {
+    const n = this.openIndex.length * 2;
+    const index = new Float64Array(n);
+    const start = new Float64Array(n);
+    index.set(this.openIndex);
+    start.set(this.openStart);
+    this.openIndex = index;
+    this.openStart = start;
   }
 
   /** A primitive of raw bytes. */
@@ -497,7 +523,7 @@ export class DerWriter {
   utf8(s: string, path: Path, key?: Key): void {
     if (!this.emitting) {
       const n = utf8Length(s, path, key);
-      this.sizes.push(n);
+      this.record(n);
       this.pos += headerSize(n) + n;
       return;
     }

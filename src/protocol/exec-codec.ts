@@ -75,3 +75,10 @@ export function estimateExecSize(e: Exec): number {
   for (const f of e.files) n += f.data.length + f.path.length * 3 + 16;
   return n;
 }
+
+/** The bytes of an Exec's files (console lines are many small values: they count 0, see bulkBytesOfCmd). */
+export function bulkBytesOfExec(e: Exec): number {
+  let n = 0;
+  for (const f of e.files) n += f.data.length;
+  return n;
+}
