@@ -507,6 +507,7 @@ export class Supervisor {
     const run = this.runs.get(uuid);
     if (!run || this.stateOf(run) !== 'assigned') return;
     run.actor.send({ type: 'START', at: this.now() });
+    this.persistLater({ putActor: [{ kind: 'job', id: uuid, snapshot: run.actor.getPersistedSnapshot() }] });
     this.bus.emit('job:started', { uuid, name: run.queued.name });
   }
 
