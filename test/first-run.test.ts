@@ -48,6 +48,12 @@ test('npm start: a server, a worker and the web page; the sample job runs and th
   const live = await fetch(new URL('/live', web[1]!));
   assert.equal(live.status, 200);
   assert.match(await live.text(), /<a href="\/job\/hello">hello<\/a>/);
+  // the finished sample job is a successful build (it has a main binary, bin/hello) on the front page
+  const front = await eventually(async () => {
+    const text = await (await fetch(web[1]!)).text();
+    return text.includes('bin/hello') ? text : undefined;
+  }, 'the sample build on the front page', 20_000);
+  assert.match(front, /[0-9a-f]{64}/);
 });
 
 test('then: schedule a job from a file, watch it with observe, see it in info and history', { timeout: 90_000 }, async () => {
