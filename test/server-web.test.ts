@@ -2,7 +2,10 @@
 // in real Chromium, its lifecycle is drawn from the job-run machine, and the finished job lands in
 // the web store without an HTTP round trip.
 import assert from 'node:assert/strict';
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
 import { after, before, test } from 'node:test';
+import type { Page } from 'playwright-core';
 import { attachParts, type AttachedParts } from '../src/server/attach-parts.ts';
 import { uuidToString } from '../src/protocol/uuid.ts';
 import { enc, outcome, startFixture, workerRequest, type Fixture } from './helpers/server-fixture.ts';
@@ -13,6 +16,16 @@ let parts: AttachedParts;
 let browser: Browser;
 let url: string;
 
+const SHOTS = join(import.meta.dirname, '..', 'test-artifacts', 'screenshots');
+
+async function shoot(page: Page, name: string): Promise<void> {
+  for (const width of [1280, 390]) {
+    await page.setViewportSize({ width, height: 900 });
+    await page.screenshot({ path: join(SHOTS, `${name}-${width}.png`), fullPage: true });
+  }
+  await page.setViewportSize({ width: 1280, height: 900 });
+}
+
 before(async () => {
   fx = await startFixture({
     attach: async (s) => {
@@ -21,6 +34,7 @@ before(async () => {
     },
   });
   url = parts.web!.url.replace(/\/$/, '');
+  await mkdir(SHOTS, { recursive: true });
   browser = await launchChromium();
 });
 after(async () => {
@@ -42,6 +56,7 @@ test('the live page shows the schedule, queues and a running job whose console s
   assert.match(text, /webbed/);
   assert.match(text, /waiting-one/);
   assert.match(text, /debian-12/);
+  await shoot(page, 'live');
 
   await page.goto(`${url}/live/${uuid}`);
   await page.locator('#console', { hasText: 'compiling part one' }).waitFor();
@@ -51,6 +66,8 @@ test('the live page shows the schedule, queues and a running job whose console s
   assert.match(lifecycle, /waiting/);
   assert.match(lifecycle, /assigned/);
   assert.match(lifecycle, /running/);
+  await shoot(page, 'live-job');
+  assert.equal(fx.server.supervisor.consoleOf(uuid)!.observerCount(), 1, 'the page is subscribed');
 
   await w.sock.send({ type: 'job-finished', uuid: js.uuid, result: { type: 'exited', code: 0 }, files: [{ path: 'bin/webbed', data: enc('\x7fELF binary') }] });
   await page.locator('#status', { hasText: 'finished: exited 0' }).waitFor();
@@ -68,4 +85,19 @@ test('the live page shows the schedule, queues and a running job whose console s
   assert.match(build, /[0-9a-f]{64}/);
   assert.match(build, /done/, 'the lifecycle drawn on the build page reaches done');
   await page.close();
+});
+
+test('leaving the page of a running job ends its console subscription', async () => {
+  assert.deepEqual(await outcome(fx.port, { type: 'schedule', period: 'daily', job: { type: 'script', name: 'left', script: 'sleep 1', platform: 'leave' } }), { type: 'success' });
+  const w = await workerRequest(fx.port, 'leave');
+  const js = await w.job();
+  const uuid = uuidToString(js.uuid);
+  const page = await browser.context.newPage();
+  await page.goto(`${url}/live/${uuid}`);
+  const console = fx.server.supervisor.consoleOf(uuid)!;
+  while (console.observerCount() === 0) await new Promise((r) => setTimeout(r, 20));
+  await page.goto(`${url}/`);
+  while (console.observerCount() !== 0) await new Promise((r) => setTimeout(r, 20));
+  await page.close();
+  w.sock.destroy();
 });

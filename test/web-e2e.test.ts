@@ -1,5 +1,5 @@
 // The web frontend in real Chromium: uploads show on the pages, artifacts download byte for byte,
-// reproductions and comparisons show, hash search finds builds, a running job's console streams live.
+// reproductions and comparisons show, hash search finds builds (the live console: test/server-web.test.ts).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
@@ -14,7 +14,6 @@ import { UserStore } from '../src/web/users.ts';
 import { startWebServer, type WebServer } from '../src/web/web-server.ts';
 import { launchChromium, type Browser } from './helpers/web-browser.ts';
 import { basic, http, inputFiles, makeExec, tempEnv, type TempEnv } from './helpers/web-fixtures.ts';
-import { MemoryLiveState } from './helpers/web-live-state.ts';
 
 const sha = (s: string | Uint8Array) => createHash('sha256').update(s).digest('hex');
 const SHOTS = join(import.meta.dirname, '..', 'test-artifacts', 'screenshots');
@@ -25,7 +24,6 @@ let web: WebServer;
 let browser: Browser;
 let page: Page;
 let url: string;
-const live = new MemoryLiveState();
 const binary = new Uint8Array(200_000).map((_, i) => (i * 7919) % 251);
 const builds: Record<'first' | 'repro' | 'changed' | 'failed', Exec> = {
   first: makeExec({
@@ -58,7 +56,7 @@ test.before(async () => {
   const users = new UserStore(env.root);
   await users.add('admin', 'secret');
   await users.add('robot', 'beep', true);
-  web = await startWebServer({ host: '127.0.0.1', port: 0, dataDir: env.dir, root: env.root, live, maxUploadBytes: 1024 * 1024, log: () => undefined });
+  web = await startWebServer({ host: '127.0.0.1', port: 0, dataDir: env.dir, root: env.root, maxUploadBytes: 1024 * 1024, log: () => undefined });
   url = web.address.url;
   for (const e of Object.values(builds)) {
     const r = await http(`${url}/upload`, { method: 'POST', body: encodeExec(e), headers: { Authorization: basic('admin', 'secret') } });
@@ -142,47 +140,7 @@ test('hash search in the header finds a build', async () => {
   assert.match(await page.locator('main').innerText(), new RegExp(sha('a different binary')));
 });
 
-test("a running job's console updates live, with its lifecycle", async () => {
-  const uuid = '0b6f3a8e-4a1c-4d5e-9f00-1234567890ab';
-  const t0 = Date.now();
-  live.base = {
-    schedule: [
-      { job: 'hello', platform: 'debian-12', trigger: 'daily', next: t0 + 86_400_000 },
-      { job: 'once', trigger: 'never', next: Number.NaN },
-    ],
-    queues: [{ platform: 'debian-12', jobs: ['other'] }],
-    workers: [{ id: 'worker-1', platform: 'debian-12', connectedAt: t0 - 60_000, running: uuid }],
-    dropped: [],
-  };
-  live.start(uuid, 'hello', 'debian-12', t0 - 5000);
-  live.enter(uuid, 'executing', t0 - 4000);
-  live.line(uuid, 1_000_000_000n, 'line one');
-  await page.goto(`${url}/live`);
-  const livePage = await page.locator('main').innerText();
-  assert.match(livePage, /worker-1/);
-  assert.match(livePage, /once\s+any\s+never\s+never/);
-  await shoot('live');
-  await page.getByRole('link', { name: 'hello' }).first().click();
-  await page.waitForURL(`${url}/live/${uuid}`);
-  await page.locator('#console', { hasText: '1.000s:line one' }).waitFor();
-  // the page is subscribed before we go on: lines from now on arrive only through the stream
-  await page.waitForFunction("document.getElementById('console')?.childElementCount === 1");
-  while (live.listeners(uuid) === 0) await new Promise((r) => setTimeout(r, 20));
-  live.line(uuid, 2_500_000_000n, 'line two arrives live');
-  await page.locator('#console', { hasText: '2.500s:line two arrives live' }).waitFor();
-  assert.match(await page.locator('.lifecycle').innerText(), /executing/);
-  await shoot('live-job');
-  live.finish(uuid, 'exited 0', Date.now());
-  await page.locator('#status', { hasText: 'finished: exited 0' }).waitFor();
-  // leaving the page of a running job ends its subscription
-  const other = '0b6f3a8e-4a1c-4d5e-9f00-1234567890ac';
-  live.start(other, 'hello', 'debian-12', Date.now());
-  await page.goto(`${url}/live/${other}`);
-  while (live.listeners(other) === 0) await new Promise((r) => setTimeout(r, 20));
-  await page.goto(`${url}/`);
-  while (live.listeners(other) !== 0) await new Promise((r) => setTimeout(r, 20));
-  live.finish(other, 'exited 0', Date.now());
-});
+// The live console and lifecycle are tested inside the real server: test/server-web.test.ts.
 
 // A 401 with a Basic challenge makes Chromium ask for a password, so the missing-credentials case is
 // checked over plain HTTP (web-upload.test.ts); here the 401 of a restricted user without access.
