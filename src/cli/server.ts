@@ -21,6 +21,7 @@ const usage = `usage: builder server [options]   (alias: builder-server)
   --web ADDR             web frontend address (default 127.0.0.1:3000); --no-web turns it off
   --9p ADDR              9P file system address (default 127.0.0.1:5640); --no-9p turns it off
   --max-frame-bytes N    largest accepted frame (default 268435456)
+  --max-connections N    connections at once, clients and workers (default 20000)
   --inspect URL          send actor events to a Stately inspector WebSocket (e.g. ws://127.0.0.1:8080)
   --log-level LEVEL      debug, info, warn or error (default info); -v is debug, -q is error
   --json-logs            log JSON lines instead of text
@@ -44,6 +45,7 @@ export default async function server(argv: string[]): Promise<number> {
         '9p': { type: 'string', default: '127.0.0.1:5640' },
         'no-9p': { type: 'boolean', default: false },
         'max-frame-bytes': { type: 'string' },
+        'max-connections': { type: 'string' },
         inspect: { type: 'string' },
         'log-level': { type: 'string', default: 'info' },
         'json-logs': { type: 'boolean', default: false },
@@ -68,6 +70,10 @@ export default async function server(argv: string[]): Promise<number> {
   if (!Number.isInteger(port) || port < 0 || port > 65535) return usageError(`--port: not a port number: ${values.port}`);
   if (!(timeout > 0)) return usageError(`--timeout: not a positive number of seconds: ${values.timeout}`);
   if (!['debug', 'info', 'warn', 'error'].includes(level)) return usageError(`--log-level: one of debug, info, warn, error`);
+  for (const flag of ['max-frame-bytes', 'max-connections'] as const) {
+    const v = values[flag];
+    if (v !== undefined && !(Number.isInteger(Number(v)) && Number(v) > 0)) return usageError(`--${flag}: not a positive integer: ${v}`);
+  }
   let web, ninep;
   try {
     web = values['no-web'] ? undefined : parseAddress(values.web!, 3000);
@@ -91,6 +97,7 @@ export default async function server(argv: string[]): Promise<number> {
     ...(values.upload ? { upload: values.upload } : {}),
     defaultTimeoutSeconds: timeout,
     ...(values['max-frame-bytes'] ? { maxFrameBytes: Number(values['max-frame-bytes']) } : {}),
+    ...(values['max-connections'] ? { maxConnections: Number(values['max-connections']) } : {}),
     ...(values['import-state'] ? { importState: values['import-state'] } : {}),
     ...(inspector ? { inspect: inspector.inspect } : {}),
     bus,

@@ -22,6 +22,7 @@ export interface ServerOptions {
   maxFrameBytes?: number;
   helloTimeoutMs?: number;
   observerMaxQueuedLines?: number;
+  maxConnections?: number;
   importState?: string;
   inspect?: (event: InspectionEvent) => void;
   /** extra parts started with the server and closed before it (web, 9P) */
@@ -80,6 +81,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       ...(opts.maxFrameBytes !== undefined ? { maxFrameBytes: opts.maxFrameBytes } : {}),
       ...(opts.helloTimeoutMs !== undefined ? { helloTimeoutMs: opts.helloTimeoutMs } : {}),
       ...(opts.observerMaxQueuedLines !== undefined ? { observerMaxQueuedLines: opts.observerMaxQueuedLines } : {}),
+      ...(opts.maxConnections !== undefined ? { maxConnections: opts.maxConnections } : {}),
     });
   } catch (e) {
     await supervisor.stop();
