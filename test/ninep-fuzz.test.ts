@@ -8,21 +8,12 @@ import net from 'node:net';
 import { encode, type Message } from '../src/ninep/codec.ts';
 import { startNinepFixture } from './helpers/ninep-fixture.ts';
 import { outcome } from './helpers/server-fixture.ts';
+import { mulberry32 } from './helpers/prng.ts';
 
 const SEED = Number(process.env.NINEP_FUZZ_SEED ?? 0x9f2000);
 const ROUNDS = 40;
 const FRAMES_PER_ROUND = 60;
 
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const templates: Message[] = [
   { type: 'Tversion', tag: 0xffff, msize: 8192, version: '9P2000.u' },

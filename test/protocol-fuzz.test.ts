@@ -9,21 +9,11 @@ import { FrameReader, frame } from '../src/protocol/framing.ts';
 import { asn1jsTree, derTree } from '../src/protocol/asn1-tree.ts';
 import { ProtocolError } from '../src/errors/protocol-error.ts';
 import { loadManifest, readVector } from './protocol-vectors-support.ts';
+import { mulberry32 as rng } from './helpers/prng.ts';
 
 const SEED = Number(process.env.FUZZ_SEED ?? 0x5eed);
 const CASES = Number(process.env.FUZZ_CASES ?? 120_000);
 
-/** mulberry32: small, fast, seeded. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const codecs = [
   { name: 'cmd', decode: decodeCmd, encode: encodeCmd as (v: never) => Uint8Array },

@@ -9,20 +9,11 @@ import { decodeExec } from '../src/protocol/exec-codec.ts';
 import type { Cmd, Info } from '../src/protocol/types.ts';
 import { tempDir } from './helpers/server-fixture.ts';
 import { freePort, spawnServer } from './helpers/server-process.ts';
+import { mulberry32 as prng } from './helpers/prng.ts';
 
 const ROUNDS = Number(process.env.CRASH_ROUNDS ?? 50);
 const SEED = Number(process.env.CRASH_SEED ?? 20261122);
 
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 async function call(port: number, cmd: Cmd): Promise<Cmd[] | undefined> {
   try {

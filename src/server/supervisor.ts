@@ -20,7 +20,7 @@ import { DueHeap } from './due-heap.ts';
 import { JobQueue } from './job-queue.ts';
 import type { Change, HistoryEntry, OutboxEntry, Persistence, RunningRecord, ScheduleEntry, Trigger } from './persistence.ts';
 import { resultPath, writeDurably } from './result-file.ts';
-import { resultText } from './result-text.ts';
+import { ppResult as resultText } from '../protocol/pretty.ts';
 import { catchUp } from '../scheduler/catch-up.ts';
 import { firstRun, validateTrigger } from '../scheduler/trigger.ts';
 

@@ -37,18 +37,7 @@ export function successful(b: BuildRecord): boolean {
   return b.mainBinary !== undefined;
 }
 
-export function resultText(r: Result): string {
-  switch (r.type) {
-    case 'exited':
-      return `exited ${r.code}`;
-    case 'signalled':
-      return `signalled ${r.signal}`;
-    case 'stopped':
-      return `stopped ${r.signal}`;
-    case 'msg':
-      return `execution aborted: ${r.message}`;
-  }
-}
+export { ppResult as resultText } from '../protocol/pretty.ts';
 
 /** The job's section on `/`: a `section: NAME` line in its README, else "Uncategorized". */
 export function sectionOf(readme: string | undefined): string {
