@@ -1,9 +1,10 @@
 // The bwrap sandbox (bubblewrap): read-only view of the root file system, private /tmp, /dev and /proc, the job
 // directory the only writable place, every namespace unshared (network too unless asked), its own PID namespace
-// so the whole tree dies with it, and --die-with-parent so it dies with the worker.
+// so the whole tree dies with it, and --die-with-parent so it dies with the worker. bwrap's init reports a script
+// killed by signal N as exit 128+N: the script runs under job-shell.ts's wrapper, which reports its exact status.
 import { systemClock, type Clock } from '../src/scheduler/clock.ts';
 import { SandboxError } from '../src/errors/sandbox-error.ts';
-import { jobShellArgv } from './job-shell.ts';
+import { wrappedArgv } from './job-shell.ts';
 import { probe, runSpawned } from './spawn-runner.ts';
 import type { OnLine, RunOutcome, RunSpec, Sandbox } from './sandbox.ts';
 
@@ -27,7 +28,7 @@ export function bwrapArgv(spec: RunSpec, bwrap = 'bwrap'): string[] {
     '--tmpfs', '/tmp',
     '--bind', spec.dir, spec.dir,
     '--chdir', spec.dir,
-    ...jobShellArgv(spec.script),
+    ...wrappedArgv(spec.script),
   ];
 }
 

@@ -1,7 +1,9 @@
 // The docker sandbox (dockerode): a fresh container per job from the configured image, no network by default,
-// memory/CPU/process limits, tini as PID 1 (so the job's shell can be signalled and its zombies reaped), killed
+// memory/CPU/process limits, tini as PID 1 (so the job can be signalled and its zombies reaped), killed
 // and removed on timeout, on abort and by cleanup(). The job directory is bind-mounted when the engine is local;
 // on a remote engine (DOCKER_HOST tcp:// or ssh://) the script is copied in and the directory copied back out.
+// tini and the container's State give a script killed by signal N as exit 128+N: the script runs under
+// job-shell.ts's wrapper (the image needs /bin/sh), which reports its exact status on the container's stderr.
 import { randomUUID } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
@@ -12,7 +14,7 @@ import Docker from 'dockerode';
 import { systemClock, type Clock } from '../src/scheduler/clock.ts';
 import { SandboxError } from '../src/errors/sandbox-error.ts';
 import { LineSplitter, DEFAULT_MAX_LINE_BYTES } from '../src/worker/line-splitter.ts';
-import { exitCodeWithoutMarker, jobShellArgv, parseExitMarker } from './job-shell.ts';
+import { exitCodeWithoutMarker, parseStatusMarker, wrappedArgv, type MarkedOutcome } from './job-shell.ts';
 import { reasonText } from './spawn-runner.ts';
 import { readTar, writeTar } from './tar.ts';
 import type { OnLine, RunOutcome, RunSpec, Sandbox } from './sandbox.ts';
@@ -118,7 +120,7 @@ export class DockerSandbox implements Sandbox {
       container = await this.docker.createContainer({
         name: `builder-job-${randomUUID()}`,
         Image: this.options.image,
-        Cmd: jobShellArgv(spec.script),
+        Cmd: wrappedArgv(spec.script),
         WorkingDir: JOB_DIR_IN_CONTAINER,
         Env: Object.entries(spec.env ?? {}).map(([k, v]) => `${k}=${v}`),
         User: user,
@@ -165,11 +167,11 @@ export class DockerSandbox implements Sandbox {
 
     const maxLineBytes = this.options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES;
     const console = new LineSplitter(onLine, maxLineBytes);
-    let marker: number | undefined;
+    let marker: MarkedOutcome | undefined;
     const status = new LineSplitter((line) => {
-      const code = parseExitMarker(line);
-      if (code === undefined) onLine(line);
-      else marker = code;
+      const marked = parseStatusMarker(line);
+      if (marked === undefined) onLine(line);
+      else marker = marked;
     }, maxLineBytes);
 
     try {
@@ -192,7 +194,7 @@ export class DockerSandbox implements Sandbox {
       if (stopped) return stopped;
       const state = (await container.inspect()).State;
       if (state.OOMKilled && code !== 0) return { type: 'out-of-memory' };
-      const outcome: RunOutcome = marker !== undefined ? { type: 'exited', code: marker } : exitCodeWithoutMarker(code);
+      const outcome: RunOutcome = marker ?? exitCodeWithoutMarker(code);
       if (outcome.type === 'exited' && transfer === 'copy') await this.copyOut(container, spec.dir);
       return outcome;
     } catch (err) {

@@ -1,11 +1,12 @@
 // The process sandbox: the job runs as a plain child process tree of the worker, in its own process group, with
 // the worker's rights and file system. The one isolation it adds is the network: without `network` the job runs
-// in a fresh network namespace (`unshare --net`, which execs, so the job's shell stays our direct child). Limits
+// in a fresh network namespace (`unshare --net`, which execs, as does the sh that starts the script: the script
+// itself is our direct child, and Node's exit code or signal is its own). Limits
 // are refused rather than silently ignored. For trusted jobs, development, the baseline, and inside a FreeBSD
 // jail (where the jail isolates, and the worker runs with --network).
 import { systemClock, type Clock } from '../src/scheduler/clock.ts';
 import { SandboxError } from '../src/errors/sandbox-error.ts';
-import { jobShellArgv } from './job-shell.ts';
+import { directArgv } from './job-shell.ts';
 import { probe, runSpawned } from './spawn-runner.ts';
 import type { OnLine, RunOutcome, RunSpec, Sandbox } from './sandbox.ts';
 
@@ -30,7 +31,7 @@ export class ProcessSandbox implements Sandbox {
     if (limits.memoryBytes !== undefined || limits.cpus !== undefined || limits.pids !== undefined) {
       throw new SandboxError('ERR_SANDBOX_SPEC', 'the process sandbox cannot enforce memory, CPU or process limits: use bwrap or docker');
     }
-    const argv = jobShellArgv(spec.script);
+    const argv = directArgv(spec.script);
     if (!spec.network) argv.unshift(...unshareNet());
     return runSpawned(
       { argv, cwd: spec.dir, env: { ...process.env, ...spec.env }, directChild: true },

@@ -1,12 +1,12 @@
 // Runs a job as a local process tree (the process and bwrap sandboxes): spawned detached so it leads its own
-// process group, console from stdout as lines, the exit marker (job-shell.ts) and any runner message from stderr,
+// process group, console from stdout as lines, the status marker (job-shell.ts) and any runner message from stderr,
 // the whole tree killed on timeout, on abort and once the job's shell has exited (nothing outlives a job).
 import { spawn, execFile } from 'node:child_process';
 import { SandboxError } from '../src/errors/sandbox-error.ts';
 import { constants } from 'node:os';
 import { systemClock, type Clock } from '../src/scheduler/clock.ts';
 import { LineSplitter, DEFAULT_MAX_LINE_BYTES } from '../src/worker/line-splitter.ts';
-import { exitCodeWithoutMarker, parseExitMarker } from './job-shell.ts';
+import { exitCodeWithoutMarker, parseStatusMarker, type MarkedOutcome } from './job-shell.ts';
 import { killTree, pipeIdsOf } from './process-tree.ts';
 import type { OnLine, RunOutcome } from './sandbox.ts';
 
@@ -14,7 +14,7 @@ export interface SpawnPlan {
   argv: string[];
   cwd: string;
   env: NodeJS.ProcessEnv;
-  /** True when the spawned program is the job's shell itself, so a signal Node reports is the job's own. */
+  /** True when the spawned program becomes the job's script itself (job-shell.ts directArgv), so Node's exit is its own. */
   directChild: boolean;
 }
 
@@ -46,7 +46,7 @@ export function runSpawned(
     const leader = child.pid;
     const pipeIds = leader === undefined ? new Set<string>() : pipeIdsOf(leader);
     let stopped: { type: 'timeout' } | { type: 'aborted'; reason: string } | undefined;
-    let marker: number | undefined;
+    let marker: MarkedOutcome | undefined;
     let exit: { code: number | null; signal: NodeJS.Signals | null } | undefined;
     let spawnError: Error | undefined;
     let settled = false;
@@ -54,9 +54,9 @@ export function runSpawned(
 
     const console = new LineSplitter(onLine, maxLineBytes);
     const status = new LineSplitter((line) => {
-      const code = parseExitMarker(line);
-      if (code === undefined) onLine(line);
-      else marker = code;
+      const marked = parseStatusMarker(line);
+      if (marked === undefined) onLine(line);
+      else marker = marked;
     }, maxLineBytes);
     child.stdout.on('data', (chunk: Buffer) => console.push(chunk));
     child.stderr.on('data', (chunk: Buffer) => status.push(chunk));
@@ -113,13 +113,14 @@ export function runSpawned(
     function outcome(): RunOutcome {
       if (stopped) return stopped;
       if (spawnError && !exit) return { type: 'failed', message: `cannot start ${plan.argv[0]}: ${spawnError.message}` };
+      // The script's own status, read by the wrapper inside the runner.
+      if (marker !== undefined) return marker;
       if (exit?.signal) {
         const number = constants.signals[exit.signal] ?? 0;
-        // Killed as a whole: the job's own shell when it is our child, else the runner (bwrap) that holds it.
+        // The script itself when it is our child, else the runner (bwrap) that holds it.
         return { type: 'signalled', signal: number };
       }
       const code = exit?.code ?? 0;
-      if (marker !== undefined) return { type: 'exited', code: marker };
       return plan.directChild ? { type: 'exited', code } : exitCodeWithoutMarker(code);
     }
   });

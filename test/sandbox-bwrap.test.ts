@@ -17,6 +17,7 @@ const options = {
   liveDirectory: true,
   nc: 'busybox nc',
   networkReachesHostLoopback: true,
+  fullUserland: true,
 };
 
 whenAvailable('bwrap', bwrapProblem(), () => {

@@ -19,6 +19,8 @@ export interface ConformanceOptions {
   leftovers?(sandbox: Sandbox): Promise<string[]>;
   /** Whether a job asked for network can reach 127.0.0.1 of the host. */
   networkReachesHostLoopback: boolean;
+  /** Whether the job sees a full userland with /bin/bash and /usr/bin/env (the host's; the busybox image has neither). */
+  fullUserland: boolean;
 }
 
 export interface RunResult {
@@ -139,16 +141,54 @@ export function conformance(options: ConformanceOptions): void {
     assert.ok(long.every((l) => l.every((b) => b === 0x61)));
   });
 
-  test('exit codes', async () => {
-    for (const [script, code] of [['exit 0', 0], ['exit 3', 3], ['false\necho not reached', 1], ['exit 255', 255], ['exit 200', 200]] as const) {
+  test('exit codes, 128+N included, are exits', async () => {
+    const cases = [['exit 0', 0], ['exit 3', 3], ['false', 1], ['exit 255', 255], ['exit 200', 200], ['exit 130', 130], ['exit 137', 137], ['exit 143', 143]] as const;
+    for (const [script, code] of cases) {
       const r = await runScript(options, script + '\n');
       assert.deepEqual(r.outcome, { type: 'exited', code }, script);
       assert.deepEqual(r.lines, []);
     }
   });
 
+  // The original runs `/bin/sh -ec "timeout 1h ./script.sh"`: -e is the outer shell's, not the script's.
+  test('the script runs without -e unless it sets it', async () => {
+    const plain = await runScript(options, 'false\necho after\n');
+    assert.deepEqual(plain.outcome, { type: 'exited', code: 0 });
+    assert.deepEqual(plain.lines, ['after']);
+    const strict = await runScript(options, 'set -e\nfalse\necho not reached\n');
+    assert.deepEqual(strict.outcome, { type: 'exited', code: 1 });
+    assert.deepEqual(strict.lines, []);
+  });
+
+  test('the script is executed, not sourced: its shebang chooses the interpreter', async () => {
+    const noShebang = await runScript(options, 'echo "$0"\n');
+    assert.deepEqual(noShebang.outcome, { type: 'exited', code: 0 });
+    assert.deepEqual(noShebang.lines, ['./script.sh']);
+    const sh = await runScript(options, '#!/bin/sh\necho "sh $0"\nexit 4\n');
+    assert.deepEqual(sh.outcome, { type: 'exited', code: 4 });
+    assert.deepEqual(sh.lines, ['sh ./script.sh']);
+    if (options.fullUserland) {
+      const env = await runScript(options, '#!/usr/bin/env sh\necho via env\n');
+      assert.deepEqual(env.outcome, { type: 'exited', code: 0 });
+      assert.deepEqual(env.lines, ['via env']);
+    }
+    const shE = await runScript(options, '#!/bin/sh -e\nfalse\necho not reached\n');
+    assert.deepEqual(shE.outcome, { type: 'exited', code: 1 });
+    assert.deepEqual(shE.lines, []);
+    // Not a shell at all: cat prints the script.
+    const cat = await runScript(options, '#!/bin/cat\nline two\n');
+    assert.deepEqual(cat.outcome, { type: 'exited', code: 0 });
+    assert.deepEqual(cat.lines, ['#!/bin/cat', 'line two']);
+  });
+
+  if (options.fullUserland) test('a #!/bin/bash script may use bash-isms', async () => {
+    const r = await runScript(options, '#!/bin/bash\na=(x y z)\nif [[ ${a[1]} == y && -n $BASH_VERSION ]]; then echo "bash ${#a[@]}"; fi\nkill -TERM $$\n');
+    assert.deepEqual(r.outcome, { type: 'signalled', signal: 15 });
+    assert.deepEqual(r.lines, ['bash 3']);
+  });
+
   test('a job killed by a signal is reported as signalled', async () => {
-    for (const [sig, n] of [['TERM', 15], ['KILL', 9], ['INT', 2]] as const) {
+    for (const [sig, n] of [['TERM', 15], ['KILL', 9], ['INT', 2], ['HUP', 1], ['USR1', 10]] as const) {
       const r = await runScript(options, `echo before\nkill -${sig} $$\necho after\n`);
       assert.deepEqual(r.outcome, { type: 'signalled', signal: n }, sig);
       assert.deepEqual(r.lines, ['before']);

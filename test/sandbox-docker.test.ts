@@ -37,6 +37,7 @@ function localOptions(): ConformanceOptions {
     liveDirectory: true,
     nc: 'nc',
     networkReachesHostLoopback: true,
+    fullUserland: false,
     leftovers,
   };
 }
@@ -48,7 +49,7 @@ whenAvailable('docker', problem, () => {
     conformance(localOptions());
 
     test('a job over its memory limit ends as out of memory', async (t) => {
-      const r = await runScript(localOptions(), 'echo start\ndd if=/dev/zero of=/dev/null bs=100M count=1\necho survived\n', {
+      const r = await runScript(localOptions(), 'set -e\necho start\ndd if=/dev/zero of=/dev/null bs=100M count=1\necho survived\n', {
         spec: { limits: { memoryBytes: 32 * 1024 * 1024 } },
       });
       assert.deepEqual(r.outcome, { type: 'out-of-memory' });
@@ -145,7 +146,7 @@ whenAvailable('docker', problem, () => {
         else process.env.DOCKER_HOST = saved;
       }
     };
-    conformance({ make, liveDirectory: false, nc: 'nc', networkReachesHostLoopback: true, leftovers });
+    conformance({ make, liveDirectory: false, nc: 'nc', networkReachesHostLoopback: true, fullUserland: false, leftovers });
   });
 
   test('no container of this test process is left', async () => {

@@ -8,6 +8,7 @@ const options = {
   liveDirectory: true,
   nc: 'busybox nc',
   networkReachesHostLoopback: true,
+  fullUserland: true,
 };
 
 conformance(options);
