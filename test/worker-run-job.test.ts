@@ -59,6 +59,19 @@ test('artifacts: every regular file but the script, binary exact, with SHA-256; 
   }
 });
 
+test('the job script is executed as the original worker does: its shebang, no -e, exit 128+N an exit', async () => {
+  const bash = await run('#!/bin/bash\nnames=(one two)\n[[ ${#names[@]} -eq 2 ]] && printf "%s\\n" "${names[@]}" > names.txt\nfalse\necho after\n');
+  assert.deepEqual(bash.report.result, { type: 'exited', code: 0 });
+  assert.deepEqual(bash.lines, ['after']);
+  assert.deepEqual(bash.report.files.map((f) => [f.path, Buffer.from(f.data).toString()]), [['names.txt', 'one\ntwo\n']]);
+  const exited = await run('echo out > out.txt\nexit 130\n');
+  assert.deepEqual(exited.report.result, { type: 'exited', code: 130 });
+  assert.deepEqual(exited.report.files.map((f) => f.path), ['out.txt']);
+  const killed = await run('echo out > out.txt\nkill -9 $$\n');
+  assert.deepEqual(killed.report.result, { type: 'signalled', signal: 9 });
+  assert.deepEqual(killed.report.files, []);
+});
+
 test('--max-artifact-bytes: a clear failure result instead of a silent drop', async () => {
   const { report, left } = await run('head -c 3000 /dev/zero > big\necho small > small\n', { maxArtifactBytes: 1000 });
   assert.equal(report.outcome.type, 'exited');
