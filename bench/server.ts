@@ -11,7 +11,7 @@ import { connect } from '../src/protocol/connect.ts';
 import type { CmdSocket } from '../src/protocol/cmd-socket.ts';
 import type { Cmd, Job } from '../src/protocol/types.ts';
 import { openStorePersistence } from '../src/server/store-persistence.ts';
-import type { Change, ScheduleEntry } from '../src/server/persistence.ts';
+import { newScheduleEntry, type Change } from '../src/server/persistence.ts';
 import { freePort, spawnServer, type ServerProcess } from '../test/helpers/server-process.ts';
 
 const quick = process.env.BENCH_QUICK === '1';
@@ -30,18 +30,7 @@ async function seed(dir: string, n: number, platform: string): Promise<void> {
     const change: Change = { putSchedule: [], queue: [], createQueue: [platform] };
     for (let i = start; i < Math.min(n, start + 5000); i++) {
       const job: Job = { type: 'script', name: `job-${i}`, script: `echo building ${i}\n`, platform };
-      const entry: ScheduleEntry = {
-        name: job.name,
-        job,
-        trigger: { type: 'period', period: 'daily' },
-        next: now + 86_400_000,
-        timeoutSeconds: 3600,
-        catchUp: { type: 'one' },
-        paused: false,
-        createdAt: now,
-        origin: 'client',
-        pendingRuns: 0,
-      };
+      const entry = newScheduleEntry(job, { type: 'period', period: 'daily' }, now + 86_400_000, now, { timeoutSeconds: 3600 });
       change.putSchedule!.push(entry);
       change.queue!.push({ op: 'push-back', platform, job });
     }

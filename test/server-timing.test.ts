@@ -86,7 +86,8 @@ describe('time', () => {
     const js2 = await w2.job();
     const ctx = fx.server.supervisor.runContext(uuidToString(js2.uuid))!.context;
     assert.equal(ctx.deadline, clock.now() + HOUR);
-    assert.ok(ctx.transitions.some((t) => t.note === 'server restarted'));
+    // a clean stop requeues the run as it closes the connection ('server stopped'); a crash, on start ('server restarted')
+    assert.ok(ctx.transitions.some((t) => /^server (stopped|restarted)$/.test(t.note ?? '')), JSON.stringify(ctx.transitions));
     w2.sock.destroy();
   });
 

@@ -102,6 +102,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       if (closed) return;
       closed = true;
       for (const p of parts.reverse()) await p.close().catch(() => {});
+      supervisor.beginStop();
       await listener.close();
       outbox.stop();
       await supervisor.stop();

@@ -3,7 +3,7 @@
 import { readFile } from 'node:fs/promises';
 import { decodeState } from '../protocol/state-codec.ts';
 import type { Job } from '../protocol/types.ts';
-import type { Change, ScheduleEntry } from './persistence.ts';
+import { newScheduleEntry, type Change } from './persistence.ts';
 
 export interface ImportReport {
   schedule: number;
@@ -32,18 +32,10 @@ export async function stateFileChange(
         continue;
       }
       names.add(job.name);
-      const entry: ScheduleEntry = {
-        name: job.name,
-        job,
-        trigger: { type: 'period', period },
-        next: period === 'never' ? null : next.getTime(),
+      const entry = newScheduleEntry(job, { type: 'period', period }, period === 'never' ? null : next.getTime(), now, {
         timeoutSeconds: defaultTimeoutSeconds,
-        catchUp: { type: 'one' },
-        paused: false,
-        createdAt: now,
         origin: 'import',
-        pendingRuns: 0,
-      };
+      });
       change.putSchedule!.push(entry);
       report.schedule++;
     } else if (item.type === 'queue') {

@@ -1,6 +1,6 @@
 // The narrow port through which the supervisor persists: one atomic, durable change at a time.
 // src/server/store-persistence.ts implements it over the store (LMDB).
-import type { Job } from '../protocol/types.ts';
+import type { CatchUp, Job } from '../protocol/types.ts';
 import type * as S from '../store/store.ts';
 
 export type Trigger = S.Trigger;
@@ -73,4 +73,26 @@ export interface Persistence {
   history(jobName: string, limit?: number): HistoryEntry[];
   historyByUuid(uuid: string): HistoryEntry | undefined;
   close(): Promise<void>;
+}
+
+/** A new schedule entry with the defaults of the original: catch-up 'one', started, no runs owed. */
+export function newScheduleEntry(
+  job: Job,
+  trigger: Trigger,
+  next: number | null,
+  now: number,
+  opts: { timeoutSeconds: number; catchUp?: CatchUp; paused?: boolean; origin?: ScheduleEntry['origin'] },
+): ScheduleEntry {
+  return {
+    name: job.name,
+    job,
+    trigger,
+    next,
+    timeoutSeconds: opts.timeoutSeconds,
+    catchUp: opts.catchUp ?? { type: 'one' },
+    paused: opts.paused ?? false,
+    createdAt: now,
+    origin: opts.origin ?? 'client',
+    pendingRuns: 0,
+  };
 }

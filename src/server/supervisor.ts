@@ -18,7 +18,7 @@ import { artifactPathProblem, jobNameProblem } from './artifact-path.ts';
 import { ConsoleBuffer, type ConsoleObserver } from './console-buffer.ts';
 import { DueHeap } from './due-heap.ts';
 import { JobQueue } from './job-queue.ts';
-import type { Change, HistoryEntry, OutboxEntry, Persistence, RunningRecord, ScheduleEntry, Trigger } from './persistence.ts';
+import { newScheduleEntry, type Change, type HistoryEntry, type OutboxEntry, type Persistence, type RunningRecord, type ScheduleEntry, type Trigger } from './persistence.ts';
 import { resultPath, writeDurably } from './result-file.ts';
 import { ppResult as resultText } from '../protocol/pretty.ts';
 import { catchUp } from '../scheduler/catch-up.ts';
@@ -211,10 +211,15 @@ export class Supervisor {
     return run;
   }
 
+  /** Called before the connections are closed: runs then lost are requeued as stopped by the server. */
+  beginStop(): void {
+    if (this.phase() === 'serving') this.lifecycle.send({ type: 'STOP', at: this.now() });
+  }
+
   async stop(): Promise<void> {
     if (this.stopped) return;
+    this.beginStop();
     this.stopped = true;
-    this.lifecycle.send({ type: 'STOP', at: this.now() });
     if (this.tickTimer) this.clock.clearTimeout(this.tickTimer);
     for (const run of this.runs.values()) if (run.timer) this.clock.clearTimeout(run.timer);
     await Promise.allSettled([...this.pendingWrites]);
@@ -238,18 +243,12 @@ export class Supervisor {
     validateTrigger(req.trigger, now);
     const timeoutSeconds = req.timeoutSeconds ?? this.defaultTimeoutSeconds;
     if (!Number.isFinite(timeoutSeconds) || timeoutSeconds <= 0) throw new CommandError('ERR_BAD_TIMEOUT', 'timeout must be a positive number of seconds');
-    const entry: ScheduleEntry = {
-      name: job.name,
-      job,
-      trigger: req.trigger,
-      next: firstRun(req.trigger, now).next,
+    const entry = newScheduleEntry(job, req.trigger, firstRun(req.trigger, now).next, now, {
       timeoutSeconds,
-      catchUp: req.catchUp ?? { type: 'one' },
-      paused: req.paused ?? false,
-      createdAt: now,
-      origin: req.origin ?? 'client',
-      pendingRuns: 0,
-    };
+      ...(req.catchUp ? { catchUp: req.catchUp } : {}),
+      ...(req.paused !== undefined ? { paused: req.paused } : {}),
+      ...(req.origin ? { origin: req.origin } : {}),
+    });
     if (entry.next === null && req.trigger.type === 'cron') {
       throw new CommandError('ERR_CRON_NEVER', `cron expression '${req.trigger.expr}' never fires`);
     }
@@ -549,7 +548,7 @@ export class Supervisor {
     for (const run of this.runs.values()) {
       if (run.worker?.id !== worker.id) continue;
       const s = this.stateOf(run);
-      if (s === 'assigned' || s === 'running') this.requeue(run, `worker lost: ${reason}`);
+      if (s === 'assigned' || s === 'running') this.requeue(run, this.phase() === 'stopping' ? 'server stopped' : `worker lost: ${reason}`);
     }
     this.bus.emit('worker:closed', { workerId: worker.id, reason });
   }
