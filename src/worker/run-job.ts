@@ -1,6 +1,6 @@
 // One job from start to end on this machine: a fresh private directory, script.sh (mode 0500) in it, executed
-// there by the sandbox as the original worker does (its shebang honoured, see sandbox/job-shell.ts) with the console streamed, the artifacts collected after a normal exit, and the directory removed
-// whatever happened.
+// there by the sandbox as the original worker does (its shebang honoured, see sandbox/job-shell.ts), the console
+// streamed, the artifacts collected after a normal exit, and the directory removed whatever happened.
 import { chmod, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
