@@ -1,7 +1,7 @@
 // The README's first run, as a new user does it, on a fresh clone: `npm start` (= node bin/builder.mjs run)
 // starts a server, a local worker and the web page, schedules examples/hello.sh and shows it running; then
 // the user schedules a job of their own from a file, watches it with observe, and finds it in info and history.
-// `npm ci` is replaced by a link to this checkout's node_modules (same lockfile), to stay fast and offline.
+// `npm install` is replaced by a link to this checkout's node_modules (same lockfile), to stay fast and offline.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
