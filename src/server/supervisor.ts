@@ -347,13 +347,11 @@ export class Supervisor {
     if (entry.paused === paused) return;
     const now = this.now();
     const updated: ScheduleEntry = { ...entry, paused, next: paused ? entry.next : firstRun(entry.trigger, now).next };
-    const change: Change = { putSchedule: [updated], queue: [] };
+    const change: Change = { putSchedule: [updated] };
     this.schedule.set(name, updated);
     this.due.set(name, paused ? null : updated.next);
-    // A stopped job does not run: a run already queued is taken out as well.
-    if (paused) {
-      for (const [platform, q] of this.queues) if (q.remove(name)) change.queue!.push({ op: 'remove', platform, name });
-    }
+    // Stopping ends the runs by time; a run already queued (or running) still happens, as a started
+    // jobd job whose command is running finishes.
     this.armTick();
     await this.commit(change);
   }
