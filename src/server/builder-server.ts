@@ -72,7 +72,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     onOutbox: (entry) => outbox.add(entry),
   });
   await supervisor.start();
-  outbox.load((await persistence.load()).outbox);
+  outbox.load(persistence.outbox());
   let listener: Listener;
   try {
     listener = await listen(supervisor, {

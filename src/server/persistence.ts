@@ -72,6 +72,8 @@ export interface Persistence {
   commit(change: Change): Promise<void>;
   history(jobName: string, limit?: number): HistoryEntry[];
   historyByUuid(uuid: string): HistoryEntry | undefined;
+  /** the uploads waiting, earliest attempt first */
+  outbox(): OutboxEntry[];
   close(): Promise<void>;
 }
 

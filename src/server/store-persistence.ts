@@ -25,7 +25,7 @@ export async function openStorePersistence(dir: string): Promise<StorePersistenc
         dropped: all.dropped,
         running: all.running.map((r) => ({ ...r, queued: r.queued ?? r.job, workerId: r.workerId ?? '' }) as RunningRecord),
         actors: all.actors,
-        outbox: all.outbox.filter((o): o is OutboxEntry => typeof o.path === 'string' && typeof o.url === 'string'),
+        outbox: all.outbox.filter(isOurs),
         meta: all.meta,
       };
     },
@@ -39,8 +39,14 @@ export async function openStorePersistence(dir: string): Promise<StorePersistenc
       const h = store.getHistoryByUuid(uuid);
       return h ? asHistory(h) : undefined;
     },
+    outbox: () => store.listOutbox().filter(isOurs),
     close: () => store.close(),
   };
+}
+
+/** Outbox entries the server wrote: uploaded from their result file to their URL. */
+function isOurs(o: import('../store/store.ts').OutboxEntry): o is OutboxEntry {
+  return typeof o.path === 'string' && typeof o.url === 'string';
 }
 
 function asEntry(e: import('../store/store.ts').ScheduleEntry): ScheduleEntry {
