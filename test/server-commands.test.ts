@@ -139,9 +139,11 @@ describe('worker conversation', () => {
     assert.deepEqual(exec.files.map((f) => [f.path, Buffer.from(f.data).toString('hex')]), [['bin/app', '7f454c460001']]);
     assert.ok(exec.finished.getTime() >= exec.started.getTime());
 
-    // A finished run can still be observed: its console is replayed from the result file.
+    // A finished run can still be observed: its console is replayed (from the result file once archived).
     const replay = await clientCall(fx.port, { type: 'observe', uuid });
     assert.equal(dec((replay[replay.length - 2] as Extract<Cmd, { type: 'output' }>).line), 'exited 0');
+    // the history entry is durable a moment after the result line went out
+    for (let i = 0; i < 100 && fx.server.supervisor.history('build').length === 0; i++) await new Promise((r) => setTimeout(r, 10));
     assert.deepEqual(fx.server.supervisor.history('build').map((h) => h.resultText), ['exited 0']);
   });
 

@@ -65,6 +65,8 @@ describe('time', () => {
     clock.advance(HOUR);
     await w.sock.closed;
     await settle(clock);
+    // the result is written, then recorded, a moment after the worker's connection is closed
+    for (let i = 0; i < 100 && fx.server.supervisor.history('slow').length === 0; i++) await new Promise((r) => setTimeout(r, 10));
     const exec = decodeExec(new Uint8Array(await readFile(path.join(fx.dir, 'slow', uuidToString(js.uuid), 'full'))));
     assert.deepEqual(exec.result, { type: 'msg', message: 'timeout' });
     assert.equal(exec.finished.getTime() - exec.started.getTime(), HOUR);

@@ -143,7 +143,12 @@ export class Supervisor {
       this.schedule.set(e.name, e);
       if (!e.paused) this.due.set(e.name, e.next);
     }
-    for (const [p, jobs] of loaded.queues) this.queues.set(p, new JobQueue(jobs));
+    // A queued job is its schedule entry's job: share the object (half the objects at 100k queued jobs).
+    const shared = (j: Job): Job => {
+      const e = this.schedule.get(j.name);
+      return e && e.job.type === j.type && (j.type === 'orb-build' || e.job.type === 'orb-build' || e.job.script === j.script) ? e.job : j;
+    };
+    for (const [p, jobs] of loaded.queues) this.queues.set(p, new JobQueue(jobs.map(shared)));
     for (const p of loaded.dropped) this.dropped.add(p);
 
     const change: Change = { deleteActor: [], putActor: [], deleteRunning: [], queue: [] };
