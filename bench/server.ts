@@ -7,6 +7,10 @@ import { readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { fork } from 'node:child_process';
+import net from 'node:net';
+import { fileURLToPath } from 'node:url';
+import { call as clientCall } from '../src/cli/client/session.ts';
 import { connect } from '../src/protocol/connect.ts';
 import type { CmdSocket } from '../src/protocol/cmd-socket.ts';
 import type { Cmd, Job } from '../src/protocol/types.ts';
@@ -75,27 +79,66 @@ async function start(dir: string): Promise<{ server: ServerProcess; ms: number }
   return { server, ms: performance.now() - t0 };
 }
 
+/** The project's client, as `builder schedule` runs it: connect, hello, one command, Success. */
+const schedule = (port: number, name: string) =>
+  clientCall({ host: '127.0.0.1', port }, { type: 'schedule', period: 'daily', job: { type: 'script', name, script: 'true', platform: 'bench' } });
+
 async function latencies(n: number): Promise<void> {
   const dir = await mkdtemp(path.join(tmpdir(), 'builder-bench-'));
   try {
     await seed(dir, n, 'bench');
     const { server, ms } = await start(dir);
-    const samples = quick ? 50 : 200;
+    // the first command after a start pays for compiling the command path: reported on its own
+    const first = await timed(() => schedule(server.port, 'first'));
+    for (let i = 0; i < 20; i++) await schedule(server.port, `warm-${i}`);
+    const samples = quick ? 200 : 1000;
     const sched: number[] = [];
-    for (let i = 0; i < samples; i++) {
-      sched.push(await timed(() => call(server.port, { type: 'schedule', period: 'daily', job: { type: 'script', name: `new-${i}`, script: 'true', platform: 'bench' } })));
-    }
+    for (let i = 0; i < samples; i++) sched.push(await timed(() => schedule(server.port, `new-${i}`)));
     const info: number[] = [];
     for (let i = 0; i < (quick ? 5 : 20); i++) info.push(await timed(() => call(server.port, { type: 'info' })));
     const rss = rssMiB(server.child.pid!);
     await server.kill('SIGTERM');
     console.log(
-      `${fmt(n, 0).padStart(7)} jobs: schedule median ${fmt(percentile(sched, 50), 2)} ms, p99 ${fmt(percentile(sched, 99), 2)} ms; ` +
+      `${fmt(n, 0).padStart(7)} jobs: schedule median ${fmt(percentile(sched, 50), 2)} ms, p99 ${fmt(percentile(sched, 99), 2)} ms (${samples} after 20 warm-up; first after start ${fmt(first, 1)} ms); ` +
         `info median ${fmt(percentile(info, 50))} ms, p99 ${fmt(percentile(info, 99))} ms; restart (process start to listening) ${fmt(ms, 0)} ms; RSS ${fmt(rss, 0)} MiB`,
     );
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
+}
+
+/**
+ * What this machine adds by itself: the same exchange (connect, hello round trip, command round trip,
+ * close) between two Node processes that do no work at all. Schedule latency cannot go below it.
+ */
+async function noiseFloor(): Promise<void> {
+  const child = fork(fileURLToPath(new URL('./tcp-echo-process.ts', import.meta.url)), [], { execArgv: ['--import', 'tsx'] });
+  try {
+    const port = await new Promise<number>((resolve) => child.once('message', (m) => resolve(m as number)));
+    const xs: number[] = [];
+    for (let i = 0; i < (quick ? 200 : 1000) + 20; i++) {
+      const t = await timed(() => echoExchange(port));
+      if (i >= 20) xs.push(t);
+    }
+    console.log(`noise floor (bare TCP exchange with the same round trips, no work): median ${fmt(percentile(xs, 50), 2)} ms, p99 ${fmt(percentile(xs, 99), 2)} ms`);
+  } finally {
+    child.kill();
+  }
+}
+
+function echoExchange(port: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const c = net.connect(port, '127.0.0.1', () => c.write('h'));
+    let n = 0;
+    c.on('data', () => {
+      if (++n === 1) c.write('c');
+    });
+    c.on('error', reject);
+    c.on('end', () => {
+      c.destroy();
+      resolve();
+    });
+  });
 }
 
 async function workerOnce(port: number, platform: string): Promise<boolean> {
@@ -165,6 +208,7 @@ async function idleWorkers(n: number, workers: number): Promise<void> {
 }
 
 console.log('# server (the original: 162 ms to schedule the 10,000th job, 415 ms for info at 10k jobs; targets: schedule p99 < 5 ms and restart < 2 s at 100k)');
+await noiseFloor();
 for (const n of sizes) await latencies(n);
 for (const w of [1, 10, 100]) await dispatch(w);
 await idleWorkers(sizes[sizes.length - 1]!, quick ? 200 : 1000);

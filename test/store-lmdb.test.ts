@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { openLmdbStore, STORE_SCHEMA_VERSION, type LmdbStore } from '../src/store/lmdb-store.ts';
 import { META_SCHEMA_VERSION, type Store } from '../src/store/store.ts';
+import { SYNC_BATCH_MAX } from '../src/store/commit-batcher.ts';
 import { entry, runStoreConformance, script } from './store-conformance-suite.ts';
 
 const CHILD = fileURLToPath(new URL('./store-child.ts', import.meta.url));
@@ -98,6 +99,38 @@ describe('LMDB store', () => {
       }
     });
   });
+
+  for (const together of [1, SYNC_BATCH_MAX, SYNC_BATCH_MAX + 1, 50]) {
+    it(`${together} transactions asked for in one turn: each commits or rolls back alone, in order, and survives a reopen`, async () => {
+      await withDir(async (dir) => {
+        let s = await openLmdbStore(dir);
+        try {
+          const failing = together - 1;
+          const results = await Promise.allSettled(
+            Array.from({ length: together }, (_, i) =>
+              s.transaction((tx) => {
+                tx.pushBack('q', script(`j${i}`));
+                tx.setMeta(`m${i}`, i);
+                if (i === failing && together > 1) throw new Error(`change ${i} refused`);
+                return i;
+              }),
+            ),
+          );
+          const expected = Array.from({ length: together }, (_, i) => i).filter((i) => i !== failing || together === 1);
+          results.forEach((r, i) => {
+            if (expected.includes(i)) assert.deepEqual(r, { status: 'fulfilled', value: i });
+            else assert.equal(r.status === 'rejected' && (r.reason as Error).message, `change ${i} refused`);
+          });
+          await s.close();
+          s = await openLmdbStore(dir);
+          assert.deepEqual(s.listQueue('q').map((j) => j.name), expected.map((i) => `j${i}`));
+          for (let i = 0; i < together; i++) assert.equal(s.getMeta(`m${i}`), expected.includes(i) ? i : undefined);
+        } finally {
+          await s.close();
+        }
+      });
+    });
+  }
 
   it('a commit is on disk once its promise resolves: a writer killed right after loses nothing', async () => {
     await withDir(async (dir) => {

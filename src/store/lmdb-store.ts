@@ -9,6 +9,7 @@ import { open, type Database, type DatabaseOptions, type RootDatabase } from 'lm
 import { StoreError, storeErrors } from '../errors/store-error.ts';
 import { STORE_DB_PREFIX, STORE_DBS, type StoreDbName } from './lmdb-keys.ts';
 import { LmdbOps, type StoreDbs } from './lmdb-ops.ts';
+import { CommitBatcher } from './commit-batcher.ts';
 import { DEFAULT_HISTORY_LIMIT, META_SCHEMA_VERSION, type Store, type StoreTx } from './store.ts';
 
 export const STORE_SCHEMA_VERSION = 1;
@@ -48,8 +49,8 @@ export async function openLmdbStore(dir: string, opts: LmdbStoreOptions = {}): P
     } else {
       mkdirSync(path, { recursive: true });
     }
-    // never noSync: every commit is flushed before its promise resolves (see transaction); without
-    // overlappingSync the commit syncs in place, which halves the p99 of an awaited commit (measured)
+    // never noSync, no overlappingSync: each commit is synced to disk in place before its promise
+    // resolves (see commit-batcher.ts)
     root = open({ path, maxDbs: MAX_DBS, readOnly, mapSize: MAP_SIZE, overlappingSync: false });
   } catch (e) {
     throw storeErrors.open(dir, e);
@@ -77,6 +78,7 @@ export async function openLmdbStore(dir: string, opts: LmdbStoreOptions = {}): P
 
 class LmdbStoreImpl extends LmdbOps implements LmdbStore {
   private closed = false;
+  private readonly batcher: CommitBatcher;
 
   constructor(
     readonly dir: string,
@@ -86,6 +88,7 @@ class LmdbStoreImpl extends LmdbOps implements LmdbStore {
     readonly historyLimit: number,
   ) {
     super(stores, false, historyLimit, readOnly ? 'read-only' : 'outside');
+    this.batcher = new CommitBatcher(root);
   }
 
   async checkSchema(): Promise<void> {
@@ -100,10 +103,7 @@ class LmdbStoreImpl extends LmdbOps implements LmdbStore {
   async transaction<T>(fn: (tx: StoreTx) => T): Promise<T> {
     if (this.closed) throw storeErrors.closed();
     if (this.readOnly) throw storeErrors.readOnly('run a transaction');
-    let result: T | undefined;
-    let failure: unknown;
-    // a child transaction is rolled back when its callback throws (a plain async one is not)
-    await this.root.childTransaction(() => {
+    return this.batcher.run(() => {
       const tx = new LmdbOps(this.stores, true, this.historyLimit);
       try {
         const r = fn(tx);
@@ -111,18 +111,11 @@ class LmdbStoreImpl extends LmdbOps implements LmdbStore {
           (r as PromiseLike<unknown>).then(undefined, () => undefined);
           throw storeErrors.asyncTransaction();
         }
-        result = r;
-      } catch (e) {
-        failure = e;
-        throw e;
+        return r;
       } finally {
         tx.revoke('ended');
       }
-    }).catch((e: unknown) => {
-      throw failure ?? e;
     });
-    await this.root.flushed;
-    return result as T;
   }
 
   openSubDb<V = any>(name: string, options: DatabaseOptions = {}): Database<V, any> {
@@ -141,7 +134,10 @@ class LmdbStoreImpl extends LmdbOps implements LmdbStore {
     if (this.closed) return;
     this.closed = true;
     this.revoke('closed');
-    if (!this.readOnly) await this.root.flushed;
+    if (!this.readOnly) {
+      await this.batcher.drain();
+      await this.root.flushed;
+    }
     await this.root.close();
   }
 }

@@ -1,0 +1,87 @@
+// Group commit. Every change asked for during one turn of the event loop is written in one LMDB
+// transaction, synced to disk before any of their promises resolve. Each change runs in its own
+// child transaction, so one that throws is rolled back alone and the others still commit. One batch
+// is written at a time; changes asked for meanwhile wait for the next.
+//
+// A small batch (the usual case: one command) is written synchronously on the main thread: lmdb-js's
+// asynchronous transactions hand the work between the main thread and the writer thread several
+// times, and on a busy two-core host those hand-offs, not the disk, made the p99 of one awaited
+// commit ~3 ms (this way ~1 ms). A larger batch (many workers reporting at once) goes to the writer
+// thread, so the disk sync overlaps the main thread's work and throughput under load stays up.
+import type { RootDatabase } from 'lmdb';
+
+/** Batches of at most this many changes are written on the main thread. */
+export const SYNC_BATCH_MAX = 2;
+
+interface Pending {
+  work: () => unknown;
+  resolve: (value: unknown) => void;
+  reject: (error: unknown) => void;
+}
+
+type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown };
+
+export class CommitBatcher {
+  private pending: Pending[] = [];
+  /** set while a batch is scheduled or being written */
+  private busy: Promise<void> | undefined;
+
+  constructor(private readonly root: RootDatabase) {}
+
+  /** Runs `work` inside a write transaction; resolves with its result once its batch is durable. */
+  run<T>(work: () => T): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      this.pending.push({ work, resolve: resolve as (v: unknown) => void, reject });
+      if (!this.busy) this.busy = this.loop();
+    });
+  }
+
+  /** Waits until every change asked for so far is written (before closing the environment). */
+  async drain(): Promise<void> {
+    while (this.busy) await this.busy;
+  }
+
+  private async loop(): Promise<void> {
+    try {
+      while (this.pending.length > 0) {
+        await new Promise<void>((r) => setImmediate(r));
+        const batch = this.pending;
+        this.pending = [];
+        await this.write(batch);
+      }
+    } finally {
+      this.busy = undefined;
+    }
+  }
+
+  private async write(batch: Pending[]): Promise<void> {
+    const outcomes: Outcome[] = [];
+    const body = (): void => {
+      outcomes.length = 0;
+      for (const p of batch) {
+        try {
+          outcomes.push({ ok: true, value: this.root.childTransaction(p.work as () => any) });
+        } catch (error) {
+          outcomes.push({ ok: false, error });
+        }
+      }
+    };
+    try {
+      if (batch.length <= SYNC_BATCH_MAX) {
+        this.root.transactionSync(body);
+      } else {
+        await this.root.transaction(body);
+        await this.root.flushed;
+      }
+    } catch (error) {
+      // the batch failed to commit as a whole (disk full, map full...): nothing of it was written
+      for (const p of batch) p.reject(error);
+      return;
+    }
+    batch.forEach((p, i) => {
+      const o = outcomes[i]!;
+      if (o.ok) p.resolve(o.value);
+      else p.reject(o.error);
+    });
+  }
+}
