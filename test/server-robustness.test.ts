@@ -9,7 +9,7 @@ import { after, before, describe, test } from 'node:test';
 import { WebSocketServer } from 'ws';
 import { createWebSocketInspector } from '@statelyai/inspect';
 import { frame } from '../src/protocol/framing.ts';
-import { decodeCmd } from '../src/protocol/cmd-codec.ts';
+import { decodeCmd, encodeCmd } from '../src/protocol/cmd-codec.ts';
 import { decodeExec } from '../src/protocol/exec-codec.ts';
 import { uuidToString } from '../src/protocol/uuid.ts';
 import type { Cmd } from '../src/protocol/types.ts';
@@ -130,6 +130,18 @@ describe('the original conversations, byte for byte', () => {
     const exec = decodeExec(new Uint8Array(await readFile(path.join(fx.dir, 'hello-job', uuidToString(cmd.uuid), 'full'))));
     assert.deepEqual(exec.files.map((f) => f.path), ['out.txt', 'bin/hello.hvt']);
     assert.deepEqual(exec.console.map((c) => Buffer.from(c.line).toString()), ['hello']);
+  });
+
+  test('the hello and a command in one write, the command far above the pre-hello frame limit', async () => {
+    const script = `echo ${'x'.repeat(300 * 1024)}\n`;
+    const raw = await Raw.connect(fx.port);
+    raw.write(Buffer.concat([frame(await vec('client_hello_client')), frame(encodeCmd({ type: 'schedule', period: 'never', job: { type: 'script', name: 'pipelined', script, platform: 'p' } }))]));
+    assert.deepEqual(await raw.frame(), Buffer.from(frame(await vec('server_hello'))));
+    assert.deepEqual(await raw.frame(), Buffer.from(frame(await vec('success'))));
+    raw.close();
+    const info = await clientCall(fx.port, { type: 'info' });
+    const item = info.find((c) => c.type === 'info-reply');
+    assert.ok(item && item.type === 'info-reply' && item.info.schedule.some((e) => e.job.name === 'pipelined' && e.job.type === 'script' && e.job.script === script));
   });
 
   test('unschedule and the platform commands', async () => {

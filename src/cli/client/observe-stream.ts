@@ -20,7 +20,7 @@ export type ObserveEnd = 'ended' | 'interrupted';
 export async function observeRun(remote: Remote, uuid: string, out: Output, signal?: AbortSignal): Promise<ObserveEnd> {
   const where = remoteText(remote);
   const bytes = uuidFromString(uuid);
-  const sock = await openSession(remote);
+  const sock = await openSession(remote, { type: 'observe', uuid: bytes });
   const interrupted = new Promise<'interrupted'>((resolve) => {
     if (signal?.aborted) resolve('interrupted');
     signal?.addEventListener('abort', () => resolve('interrupted'), { once: true });
@@ -31,9 +31,6 @@ export async function observeRun(remote: Remote, uuid: string, out: Output, sign
     held = undefined;
   };
   try {
-    await sock.send({ type: 'observe', uuid: bytes }).catch((e) => {
-      throw lost(e, where);
-    });
     for (;;) {
       const next = sock.next();
       const cmd = await Promise.race([next, interrupted]);

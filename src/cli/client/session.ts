@@ -1,5 +1,8 @@
 // One client conversation with the server: connect, ClientHello(client, 13) → ServerHello, one command,
 // then the replies up to Success or Failure. Every failure becomes a ClientError with one readable line.
+// The hello and the command leave in one write, without waiting for ServerHello: the server (ours or
+// the original) reads them in order from the stream, and one round trip is saved. A server that
+// refuses the hello closes the connection, and the command is never read.
 import { ClientError, ClientErrorCode as E } from '../../errors/client-error.ts';
 import type { CmdSocket } from '../../protocol/cmd-socket.ts';
 import { connect } from '../../protocol/connect.ts';
@@ -24,7 +27,8 @@ function causeText(err: unknown): string {
   return (err as Error).message ?? String(err);
 }
 
-export async function openSession(remote: Remote): Promise<CmdSocket> {
+/** Connects, sends the hello and `command`, and returns once ServerHello came back. */
+export async function openSession(remote: Remote, command: Cmd): Promise<CmdSocket> {
   const where = remoteText(remote);
   let sock: CmdSocket;
   try {
@@ -33,8 +37,12 @@ export async function openSession(remote: Remote): Promise<CmdSocket> {
     throw new ClientError(E.UNREACHABLE, `cannot reach the builder server at ${where}: ${causeText(e)}`, { cause: e });
   }
   try {
-    await sock.send({ type: 'client-hello', kind: 'client', version: CLIENT_VERSION });
-    const hello = await sock.next();
+    await sock.sendBatch([{ type: 'client-hello', kind: 'client', version: CLIENT_VERSION }, command]);
+    // a server that refuses the hello closes with our command unread, which may reach us as a reset
+    const hello = await sock.next().catch((e: unknown) => {
+      if (hasCode(e, 'ECONNRESET')) return null;
+      throw e;
+    });
     if (hello === null) throw new ClientError(E.CONNECTION_LOST, `the server at ${where} closed the connection after the hello (another protocol version?)`);
     if (hello.type !== 'server-hello') throw new ClientError(E.UNEXPECTED_REPLY, `the server at ${where} answered the hello with ${hello.type}`);
     return sock;
@@ -42,6 +50,11 @@ export async function openSession(remote: Remote): Promise<CmdSocket> {
     sock.destroy();
     throw lost(e, where);
   }
+}
+
+function hasCode(e: unknown, code: string): boolean {
+  for (let x: unknown = e; x; x = (x as { cause?: unknown }).cause) if ((x as { code?: string }).code === code) return true;
+  return false;
 }
 
 function withTimeout<T>(p: Promise<T>, ms: number, error: object): Promise<T> {
@@ -77,13 +90,8 @@ export async function nextReply(sock: CmdSocket, where: string, during: string):
  */
 export async function call<T extends CmdType>(remote: Remote, cmd: Cmd, data?: T): Promise<CmdOf<T> | undefined> {
   const where = remoteText(remote);
-  const sock = await openSession(remote);
+  const sock = await openSession(remote, cmd);
   try {
-    try {
-      await sock.send(cmd);
-    } catch (e) {
-      throw lost(e, where);
-    }
     let result: CmdOf<T> | undefined;
     if (data !== undefined) {
       const reply = await nextReply(sock, where, cmd.type);
