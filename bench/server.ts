@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { call as clientCall } from '../src/cli/client/session.ts';
 import { connect } from '../src/protocol/connect.ts';
 import type { CmdSocket } from '../src/protocol/cmd-socket.ts';
-import type { Cmd, Job } from '../src/protocol/types.ts';
+import type { Job } from '../src/protocol/types.ts';
 import { openStorePersistence } from '../src/server/store-persistence.ts';
 import { newScheduleEntry, type Change } from '../src/server/persistence.ts';
 import { freePort, spawnServer, type ServerProcess } from '../test/helpers/server-process.ts';
@@ -41,24 +41,6 @@ async function seed(dir: string, n: number, platform: string): Promise<void> {
     await p.commit(change);
   }
   await p.close();
-}
-
-async function call(port: number, cmd: Cmd): Promise<Cmd[]> {
-  const sock = await connect('127.0.0.1', port);
-  try {
-    await sock.send({ type: 'client-hello', kind: 'client', version: 13 });
-    await sock.next();
-    await sock.send(cmd);
-    const out: Cmd[] = [];
-    for (;;) {
-      const r = await sock.next();
-      if (!r) return out;
-      out.push(r);
-      if (r.type === 'success' || r.type === 'failure') return out;
-    }
-  } finally {
-    sock.destroy();
-  }
 }
 
 async function timed(f: () => Promise<unknown>): Promise<number> {
@@ -95,7 +77,7 @@ async function latencies(n: number): Promise<void> {
     const sched: number[] = [];
     for (let i = 0; i < samples; i++) sched.push(await timed(() => schedule(server.port, `new-${i}`)));
     const info: number[] = [];
-    for (let i = 0; i < (quick ? 5 : 20); i++) info.push(await timed(() => call(server.port, { type: 'info' })));
+    for (let i = 0; i < (quick ? 5 : 20); i++) info.push(await timed(() => clientCall({ host: '127.0.0.1', port: server.port }, { type: 'info' }, 'info-reply')));
     const rss = rssMiB(server.child.pid!);
     await server.kill('SIGTERM');
     console.log(
@@ -108,8 +90,8 @@ async function latencies(n: number): Promise<void> {
 }
 
 /**
- * What this machine adds by itself: the same exchange (connect, hello round trip, command round trip,
- * close) between two Node processes that do no work at all. Schedule latency cannot go below it.
+ * What this machine adds by itself: the same exchange as the client's (connect, one write, the
+ * answer, close) between two Node processes that do no work at all. Schedule latency cannot go below it.
  */
 async function noiseFloor(): Promise<void> {
   const child = fork(fileURLToPath(new URL('./tcp-echo-process.ts', import.meta.url)), [], { execArgv: ['--import', 'tsx'] });
@@ -120,7 +102,7 @@ async function noiseFloor(): Promise<void> {
       const t = await timed(() => echoExchange(port));
       if (i >= 20) xs.push(t);
     }
-    console.log(`noise floor (bare TCP exchange with the same round trips, no work): median ${fmt(percentile(xs, 50), 2)} ms, p99 ${fmt(percentile(xs, 99), 2)} ms`);
+    console.log(`noise floor (bare TCP exchange of the same shape, no work): median ${fmt(percentile(xs, 50), 2)} ms, p99 ${fmt(percentile(xs, 99), 2)} ms`);
   } finally {
     child.kill();
   }
@@ -128,11 +110,8 @@ async function noiseFloor(): Promise<void> {
 
 function echoExchange(port: number): Promise<void> {
   return new Promise((resolve, reject) => {
-    const c = net.connect(port, '127.0.0.1', () => c.write('h'));
-    let n = 0;
-    c.on('data', () => {
-      if (++n === 1) c.write('c');
-    });
+    const c = net.connect(port, '127.0.0.1', () => c.write('hc'));
+    c.on('data', () => undefined);
     c.on('error', reject);
     c.on('end', () => {
       c.destroy();

@@ -1,14 +1,10 @@
-// The server side of the noise-floor measurement in server.ts: answers each of the client's two
-// messages with one byte and closes after the second, doing no other work.
+// The server side of the noise-floor measurement in server.ts: answers the client's one write (as
+// our client sends hello and command together) with one byte and closes, doing no other work.
 import net from 'node:net';
 
 const server = net.createServer((c) => {
-  let n = 0;
   c.setNoDelay(true);
-  c.on('data', () => {
-    c.write('x');
-    if (++n === 2) c.end();
-  });
+  c.once('data', () => c.end('x'));
 });
 server.listen(0, '127.0.0.1', () => process.send!((server.address() as net.AddressInfo).port));
 process.on('disconnect', () => process.exit(0));
