@@ -57,7 +57,6 @@ export class CommitBatcher {
   private async write(batch: Pending[]): Promise<void> {
     const outcomes: Outcome[] = [];
     const body = (): void => {
-      outcomes.length = 0;
       for (const p of batch) {
         try {
           outcomes.push({ ok: true, value: this.root.childTransaction(p.work as () => any) });
