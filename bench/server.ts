@@ -49,6 +49,17 @@ async function timed(f: () => Promise<unknown>): Promise<number> {
   return performance.now() - t0;
 }
 
+/** CPU time counters of the whole machine (Linux /proc/stat), to tell how much the hypervisor took. */
+function cpuTimes(): { total: number; steal: number } {
+  const f = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+  return { total: f.reduce((a, b) => a + b, 0), steal: f[7] ?? 0 };
+}
+
+function stealPercent(from: { total: number; steal: number }): number {
+  const to = cpuTimes();
+  return to.total > from.total ? (100 * (to.steal - from.steal)) / (to.total - from.total) : 0;
+}
+
 function rssMiB(pid: number): number {
   const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   return m ? Number(m[1]) / 1024 : NaN;
@@ -74,14 +85,16 @@ async function latencies(n: number): Promise<void> {
     const first = await timed(() => schedule(server.port, 'first'));
     for (let i = 0; i < 20; i++) await schedule(server.port, `warm-${i}`);
     const samples = quick ? 200 : 1000;
+    const cpu0 = cpuTimes();
     const sched: number[] = [];
     for (let i = 0; i < samples; i++) sched.push(await timed(() => schedule(server.port, `new-${i}`)));
+    const steal = stealPercent(cpu0);
     const info: number[] = [];
     for (let i = 0; i < (quick ? 5 : 20); i++) info.push(await timed(() => clientCall({ host: '127.0.0.1', port: server.port }, { type: 'info' }, 'info-reply')));
     const rss = rssMiB(server.child.pid!);
     await server.kill('SIGTERM');
     console.log(
-      `${fmt(n, 0).padStart(7)} jobs: schedule median ${fmt(percentile(sched, 50), 2)} ms, p99 ${fmt(percentile(sched, 99), 2)} ms (${samples} after 20 warm-up; first after start ${fmt(first, 1)} ms); ` +
+      `${fmt(n, 0).padStart(7)} jobs: schedule median ${fmt(percentile(sched, 50), 2)} ms, p99 ${fmt(percentile(sched, 99), 2)} ms (${samples} after 20 warm-up, CPU steal meanwhile ${fmt(steal, 1)}%; first after start ${fmt(first, 1)} ms); ` +
         `info median ${fmt(percentile(info, 50))} ms, p99 ${fmt(percentile(info, 99))} ms; restart (process start to listening) ${fmt(ms, 0)} ms; RSS ${fmt(rss, 0)} MiB`,
     );
   } finally {
