@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { openLmdbStore, STORE_SCHEMA_VERSION, type LmdbStore } from '../src/store/lmdb-store.ts';
 import { META_SCHEMA_VERSION, type Store } from '../src/store/store.ts';
-import { asyncWrite, SYNC_BATCH_MAX } from '../src/store/commit-batcher.ts';
+import { SYNC_BATCH_MAX } from '../src/store/commit-batcher.ts';
 import { entry, runStoreConformance, script } from './store-conformance-suite.ts';
 
 const CHILD = fileURLToPath(new URL('./store-child.ts', import.meta.url));
@@ -131,28 +131,6 @@ describe('LMDB store', () => {
       });
     });
   }
-
-  it('transactions asked for while a large asynchronous write is in flight commit beside it', async () => {
-    await withDir(async (dir) => {
-      const s = await openLmdbStore(dir);
-      try {
-        const blobs = s.openSubDb<Uint8Array>('test-blobs', { encoding: 'binary' });
-        const big = new Uint8Array(32 * 1024 * 1024).fill(7);
-        const put = asyncWrite(s.root, blobs.put('big', big));
-        const done = await Promise.all([1, 2].map((i) => s.transaction((tx) => tx.setMeta(`beside${i}`, i))));
-        assert.deepEqual(done, [undefined, undefined]);
-        assert.equal(await put, true);
-        assert.equal(s.getMeta('beside1'), 1);
-        assert.equal(s.getMeta('beside2'), 2);
-        assert.equal(Buffer.compare(Buffer.from(blobs.get('big')!), Buffer.from(big)), 0);
-        // once it settled, small batches are written on the main thread again
-        await s.transaction((tx) => tx.setMeta('after', 3));
-        assert.equal(s.getMeta('after'), 3);
-      } finally {
-        await s.close();
-      }
-    });
-  });
 
   it('a commit is on disk once its promise resolves: a writer killed right after loses nothing', async () => {
     await withDir(async (dir) => {

@@ -7,21 +7,11 @@
 // asynchronous transactions hand the work between the main thread and the writer thread several
 // times, and on a busy two-core host those hand-offs, not the disk, made the p99 of one awaited
 // commit ~3 ms (this way ~1 ms). A larger batch (many workers reporting at once) goes to the writer
-// thread, so the disk sync overlaps the main thread's work and throughput under load stays up. So
-// does any batch while an asynchronous write of someone else's is in flight (see asyncWrite): a
-// synchronous transaction would block the main thread until that write is on disk.
+// thread, so the disk sync overlaps the main thread's work and throughput under load stays up.
+// A synchronous commit waits for LMDB's one write lock: behind another process's transaction
+// (`builder user`, `builder vacuum`) or an lmdb-js asynchronous put of this one. All of these are
+// small metadata writes; artifact contents are files (web/artifact-store.ts), never LMDB values.
 import type { RootDatabase } from 'lmdb';
-
-const asyncWrites = new WeakMap<RootDatabase, number>();
-
-/**
- * Marks an lmdb-js asynchronous write on `root` (a large blob put, say) as in flight until `write`
- * settles; meanwhile no commit of the batcher blocks the main thread behind it.
- */
-export function asyncWrite<T>(root: RootDatabase, write: Promise<T>): Promise<T> {
-  asyncWrites.set(root, (asyncWrites.get(root) ?? 0) + 1);
-  return write.finally(() => asyncWrites.set(root, asyncWrites.get(root)! - 1));
-}
 
 /** Batches of at most this many changes are written on the main thread. */
 export const SYNC_BATCH_MAX = 2;
@@ -79,7 +69,7 @@ export class CommitBatcher {
       }
     };
     try {
-      if (batch.length <= SYNC_BATCH_MAX && !asyncWrites.get(this.root)) {
+      if (batch.length <= SYNC_BATCH_MAX) {
         this.root.transactionSync(body);
       } else {
         await this.root.transaction(body);

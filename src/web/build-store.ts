@@ -11,7 +11,6 @@ import { sectionOf, successful } from './build-record.ts';
 import { encodeConsole } from './console-blob.ts';
 import { webErrors } from '../errors/web-error.ts';
 import { defaultHasher, type Hasher } from './hasher.ts';
-import { asyncWrite } from '../store/commit-batcher.ts';
 
 const MAX = Number.MAX_SAFE_INTEGER;
 // plain msgpack maps, no shared record structures, as the server's store: safe with aborted
@@ -112,7 +111,7 @@ export class BuildStore {
     exec.files.forEach((f, i) => blobs.set(hashes[i]!, f.data));
     blobs.set(consoleSha, consoleBlob);
     return this.serial(async () => {
-      for (const [sha, data] of blobs) await asyncWrite(this.root, this.artifacts.put(sha, data));
+      for (const [sha, data] of blobs) await this.artifacts.put(sha, data);
       this.root.transactionSync(() => {
         if (this.builds.get(uuid)) throw webErrors.duplicateBuild(uuid);
         this.insert(build, [...blobs.keys()], readme);
