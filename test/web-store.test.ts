@@ -113,6 +113,29 @@ test('vacuum keeps hash look-ups and shared files, removes unshared ones', async
   }
 });
 
+test('vacuum of more builds than one transaction holds: every one deleted, shared files kept', async () => {
+  const env = await tempEnv();
+  try {
+    const store = buildStoreFor(env.root, env.dir);
+    const n = 250; // more than two of vacuum's slices
+    const builds = [];
+    for (let i = 0; i < n; i++) {
+      builds.push(await store.record(makeExec({ started: new Date(Date.UTC(2024, 0, 1, 0, i)), files: { 'bin/x': `build ${i}`, shared: 'S' }, exitCode: 0 })));
+    }
+    const removed = await store.vacuum({ kind: 'except-latest', keep: 1 });
+    assert.equal(removed.length, n - 1);
+    assert.deepEqual(store.jobBuilds('hello').map((b) => b.uuid), [builds[n - 1]!.uuid]);
+    for (const i of [0, 99, 100, 199, 200, n - 2]) {
+      await assert.rejects(stat(store.artifacts.path(sha(`build ${i}`))), { code: 'ENOENT' }, `build ${i}`);
+      assert.ok(store.buildsWithHash(sha(`build ${i}`))[0]?.build.deleted, `build ${i} keeps its hash`);
+    }
+    assert.equal(await readFile(store.artifacts.path(sha('S')), 'utf8'), 'S');
+    assert.equal(store.latestSuccessful('hello')?.uuid, builds[n - 1]!.uuid);
+  } finally {
+    await env.cleanup();
+  }
+});
+
 test('recordBuild runs the upload hooks with builder-web arguments', async () => {
   const env = await tempEnv();
   try {

@@ -264,34 +264,41 @@ export class BuildStore {
       const victims = this.plan(policy);
       const orphans: string[] = [];
       const now = Date.now();
-      this.root.transactionSync(() => {
-        for (const v of victims) {
-          const b = this.builds.get(v.uuid);
-          if (!b || b.deleted) continue;
-          this.builds.putSync(b.uuid, { ...b, deleted: now });
-          this.byJob.removeSync([b.job, b.start, b.uuid]);
-          if (b.mainBinary) this.byMain.removeSync([b.mainBinary.sha256, b.start, b.uuid]);
-          else this.failed.removeSync([b.start, b.uuid]);
-          if (b.inputId) this.byInput.removeSync([b.job, b.inputId, b.start, b.uuid]);
-          const shas = new Set([...b.artifacts, ...b.extraFiles].map((a) => a.sha256).concat(b.console.sha256));
-          for (const sha of shas) {
-            const n = (this.blobRefs.get(sha) ?? 1) - 1;
-            if (n > 0) this.blobRefs.putSync(sha, n);
-            else {
-              this.blobRefs.removeSync(sha);
-              orphans.push(sha);
-            }
-          }
-          if (this.latest.get([b.job, b.platform]) === b.uuid) {
-            const next = this.jobBuilds(b.job, b.platform).find(successful);
-            if (next) this.latest.putSync([b.job, b.platform], next.uuid);
-            else this.latest.removeSync([b.job, b.platform]);
-          }
-        }
-      });
-      for (const sha of orphans) await this.artifacts.remove(sha);
+      // in slices: LMDB has one write lock, and the server's commits wait while a slice holds it
+      for (let i = 0; i < victims.length; i += VACUUM_SLICE) {
+        this.root.transactionSync(() => {
+          for (const v of victims.slice(i, i + VACUUM_SLICE)) this.markDeleted(v.uuid, now, orphans);
+        });
+      }
+      // an upload between the slices may have brought a hash back
+      for (const sha of orphans) if (this.blobRefs.get(sha) === undefined) await this.artifacts.remove(sha);
       return victims;
     });
+  }
+
+  /** Inside a write transaction: one build marked deleted, its indexes and blob references dropped. */
+  private markDeleted(uuid: string, now: number, orphans: string[]): void {
+    const b = this.builds.get(uuid);
+    if (!b || b.deleted) return;
+    this.builds.putSync(b.uuid, { ...b, deleted: now });
+    this.byJob.removeSync([b.job, b.start, b.uuid]);
+    if (b.mainBinary) this.byMain.removeSync([b.mainBinary.sha256, b.start, b.uuid]);
+    else this.failed.removeSync([b.start, b.uuid]);
+    if (b.inputId) this.byInput.removeSync([b.job, b.inputId, b.start, b.uuid]);
+    const shas = new Set([...b.artifacts, ...b.extraFiles].map((a) => a.sha256).concat(b.console.sha256));
+    for (const sha of shas) {
+      const n = (this.blobRefs.get(sha) ?? 1) - 1;
+      if (n > 0) this.blobRefs.putSync(sha, n);
+      else {
+        this.blobRefs.removeSync(sha);
+        orphans.push(sha);
+      }
+    }
+    if (this.latest.get([b.job, b.platform]) === b.uuid) {
+      const next = this.jobBuilds(b.job, b.platform).find(successful);
+      if (next) this.latest.putSync([b.job, b.platform], next.uuid);
+      else this.latest.removeSync([b.job, b.platform]);
+    }
   }
 
   /** The builds a policy would remove, without removing them. */
@@ -318,6 +325,9 @@ export class BuildStore {
     return victims;
   }
 }
+
+/** Builds marked deleted per vacuum transaction. */
+const VACUUM_SLICE = 100;
 
 const stores = new WeakMap<RootDatabase, BuildStore>();
 
