@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { percentile } from './percentile.ts';
 import { fork } from 'node:child_process';
 import net from 'node:net';
 import { fileURLToPath } from 'node:url';
@@ -21,11 +22,6 @@ import { freePort, spawnServer, type ServerProcess } from '../test/helpers/serve
 const quick = process.env.BENCH_QUICK === '1';
 const sizes = quick ? [1_000, 10_000] : [1_000, 10_000, 100_000];
 const fmt = (n: number, d = 1) => n.toLocaleString('en-US', { maximumFractionDigits: d });
-
-function percentile(xs: number[], p: number): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]!;
-}
 
 async function seed(dir: string, n: number, platform: string): Promise<void> {
   const p = await openStorePersistence(dir);

@@ -6,6 +6,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { percentile } from './percentile.ts';
 import { openLmdbStore, type LmdbStore } from '../src/store/lmdb-store.ts';
 import type { ScheduleEntry } from '../src/store/store.ts';
 import type { ScriptJob } from '../src/protocol/types.ts';
@@ -74,9 +75,7 @@ async function benchSize(n: number): Promise<void> {
         each.push(performance.now() - t0);
       }
     });
-    each.sort((a, b) => a - b);
-    const pct = (p: number) => fmt(each[Math.min(each.length - 1, Math.floor((p / 100) * each.length))]!, 2);
-    console.log(`  one durable change at a time (await each): ${fmt(commits / tCommit)} commits/s, median ${pct(50)} ms, p99 ${pct(99)} ms`);
+    console.log(`  one durable change at a time (await each): ${fmt(commits / tCommit)} commits/s, median ${fmt(percentile(each, 50), 2)} ms, p99 ${fmt(percentile(each, 99), 2)} ms`);
 
     const [, tConcurrent] = await timed(() =>
       Promise.all(Array.from({ length: commits }, (_, k) => store.transaction((tx) => tx.putSchedule(entry(k, base + 2))))),

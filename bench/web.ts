@@ -2,6 +2,7 @@
 // of a job page with 1,000 jobs of 10 builds each. BENCH_QUICK=1: 10 MB and 100 jobs.
 import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
+import { percentile } from './percentile.ts';
 import { destroyPool } from '../src/pool/pool.ts';
 import { encodeExec } from '../src/protocol/exec-codec.ts';
 import { buildStoreFor } from '../src/web/build-store.ts';
@@ -15,10 +16,6 @@ const JOBS = quick ? 100 : 1000;
 const BUILDS = 10;
 const REQUESTS = quick ? 50 : 200;
 
-function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
-}
-
 async function latency(url: string): Promise<{ median: number; p99: number; bytes: number }> {
   const times: number[] = [];
   let bytes = 0;
@@ -29,7 +26,6 @@ async function latency(url: string): Promise<{ median: number; p99: number; byte
     if (r.status !== 200) throw new Error(`${url}: ${r.status}`);
     bytes = r.body.length;
   }
-  times.sort((a, b) => a - b);
   return { median: percentile(times, 50), p99: percentile(times, 99), bytes };
 }
 
