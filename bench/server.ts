@@ -72,7 +72,13 @@ async function start(dir: string): Promise<{ server: ServerProcess; ms: number }
 const schedule = (port: number, name: string) =>
   clientCall({ host: '127.0.0.1', port }, { type: 'schedule', period: 'daily', job: { type: 'script', name, script: 'true', platform: 'bench' } });
 
-async function latencies(n: number): Promise<void> {
+/** Where the two floors of server.ts are served (tcp-echo-process.ts): bare, and after one durable write. */
+interface Floors {
+  bare: number;
+  durable: number;
+}
+
+async function latencies(n: number, floors: Floors): Promise<void> {
   const dir = await mkdtemp(path.join(tmpdir(), 'builder-bench-'));
   try {
     await seed(dir, n, 'bench');
@@ -83,15 +89,24 @@ async function latencies(n: number): Promise<void> {
     const samples = quick ? 200 : 1000;
     const cpu0 = cpuTimes();
     const sched: number[] = [];
-    for (let i = 0; i < samples; i++) sched.push(await timed(() => schedule(server.port, `new-${i}`)));
+    const bare: number[] = [];
+    const durable: number[] = [];
+    // interleaved, so that the floors are measured under the same load of the host as the schedules
+    for (let i = 0; i < samples; i++) {
+      sched.push(await timed(() => schedule(server.port, `new-${i}`)));
+      bare.push(await timed(() => echoExchange(floors.bare)));
+      durable.push(await timed(() => echoExchange(floors.durable)));
+    }
     const steal = stealPercent(cpu0);
     const info: number[] = [];
     for (let i = 0; i < (quick ? 5 : 20); i++) info.push(await timed(() => clientCall({ host: '127.0.0.1', port: server.port }, { type: 'info' }, 'info-reply')));
     const rss = rssMiB(server.child.pid!);
     await server.kill('SIGTERM');
+    const mp = (xs: number[]) => `median ${fmt(percentile(xs, 50), 2)} ms, p99 ${fmt(percentile(xs, 99), 2)} ms`;
     console.log(
-      `${fmt(n, 0).padStart(7)} jobs: schedule median ${fmt(percentile(sched, 50), 2)} ms, p99 ${fmt(percentile(sched, 99), 2)} ms (${samples} after 20 warm-up, CPU steal meanwhile ${fmt(steal, 1)}%; first after start ${fmt(first, 1)} ms); ` +
-        `info median ${fmt(percentile(info, 50))} ms, p99 ${fmt(percentile(info, 99))} ms; restart (process start to listening) ${fmt(ms, 0)} ms; RSS ${fmt(rss, 0)} MiB`,
+      `${fmt(n, 0).padStart(7)} jobs: schedule ${mp(sched)} (${samples} after 20 warm-up; first after start ${fmt(first, 1)} ms); ` +
+        `info median ${fmt(percentile(info, 50))} ms, p99 ${fmt(percentile(info, 99))} ms; restart (process start to listening) ${fmt(ms, 0)} ms; RSS ${fmt(rss, 0)} MiB\n` +
+        `          floors, interleaved with the schedules: bare TCP exchange ${mp(bare)}; with one durable 4 KiB write ${mp(durable)}; CPU steal meanwhile ${fmt(steal, 1)}%`,
     );
   } finally {
     await rm(dir, { recursive: true, force: true });
@@ -100,21 +115,25 @@ async function latencies(n: number): Promise<void> {
 
 /**
  * What this machine adds by itself: the same exchange as the client's (connect, one write, the
- * answer, close) between two Node processes that do no work at all. Schedule latency cannot go below it.
+ * answer, close) with a Node process that does no work (bare), or only one durable 4 KiB write to
+ * the disk the server's store is on. A server that syncs each change before Success cannot go
+ * below the second.
  */
-async function noiseFloor(): Promise<void> {
-  const child = fork(fileURLToPath(new URL('./tcp-echo-process.ts', import.meta.url)), [], { execArgv: ['--import', 'tsx'] });
-  try {
-    const port = await new Promise<number>((resolve) => child.once('message', (m) => resolve(m as number)));
-    const xs: number[] = [];
-    for (let i = 0; i < (quick ? 200 : 1000) + 20; i++) {
-      const t = await timed(() => echoExchange(port));
-      if (i >= 20) xs.push(t);
-    }
-    console.log(`noise floor (bare TCP exchange of the same shape, no work): median ${fmt(percentile(xs, 50), 2)} ms, p99 ${fmt(percentile(xs, 99), 2)} ms`);
-  } finally {
-    child.kill();
+async function startFloors(): Promise<{ floors: Floors; stop(): Promise<void> }> {
+  const dir = await mkdtemp(path.join(tmpdir(), 'builder-bench-floor-'));
+  const child = fork(fileURLToPath(new URL('./tcp-echo-process.ts', import.meta.url)), [dir], { execArgv: ['--import', 'tsx'] });
+  const [bare, durable] = await new Promise<number[]>((resolve) => child.once('message', (m) => resolve(m as number[])));
+  for (let i = 0; i < 20; i++) {
+    await echoExchange(bare!);
+    await echoExchange(durable!);
   }
+  return {
+    floors: { bare: bare!, durable: durable! },
+    async stop() {
+      child.kill();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
 }
 
 function echoExchange(port: number): Promise<void> {
@@ -196,7 +215,11 @@ async function idleWorkers(n: number, workers: number): Promise<void> {
 }
 
 console.log('# server (the original: 162 ms to schedule the 10,000th job, 415 ms for info at 10k jobs; targets: schedule p99 < 5 ms and restart < 2 s at 100k)');
-await noiseFloor();
-for (const n of sizes) await latencies(n);
+const floors = await startFloors();
+try {
+  for (const n of sizes) await latencies(n, floors.floors);
+} finally {
+  await floors.stop();
+}
 for (const w of [1, 10, 100]) await dispatch(w);
 await idleWorkers(sizes[sizes.length - 1]!, quick ? 200 : 1000);
