@@ -2,6 +2,7 @@
 // periodic job at once): schedule and info latency over TCP, restart time, dispatch throughput with
 // 1, 10 and 100 synthetic workers, and the server's RSS with 1,000 idle connected workers.
 // The server runs as its own process, as in production. BENCH_QUICK=1: 1k and 10k only, fewer samples.
+// BENCH_DIR=/path: put the servers' data directories there (their disk decides the commit latency).
 import { mkdtemp, rm } from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -20,6 +21,8 @@ import { newScheduleEntry, type Change } from '../src/server/persistence.ts';
 import { freePort, spawnServer, type ServerProcess } from '../test/helpers/server-process.ts';
 
 const quick = process.env.BENCH_QUICK === '1';
+/** Where the servers' directories go: BENCH_DIR, to measure on the disk a deployment will use (default: the OS temp dir). */
+const dataRoot = process.env.BENCH_DIR ?? tmpdir();
 const sizes = quick ? [1_000, 10_000] : [1_000, 10_000, 100_000];
 const fmt = (n: number, d = 1) => n.toLocaleString('en-US', { maximumFractionDigits: d });
 
@@ -79,7 +82,7 @@ interface Floors {
 }
 
 async function latencies(n: number, floors: Floors): Promise<void> {
-  const dir = await mkdtemp(path.join(tmpdir(), 'builder-bench-'));
+  const dir = await mkdtemp(path.join(dataRoot, 'builder-bench-'));
   try {
     await seed(dir, n, 'bench');
     const { server, ms } = await start(dir);
@@ -120,7 +123,7 @@ async function latencies(n: number, floors: Floors): Promise<void> {
  * below the second.
  */
 async function startFloors(): Promise<{ floors: Floors; stop(): Promise<void> }> {
-  const dir = await mkdtemp(path.join(tmpdir(), 'builder-bench-floor-'));
+  const dir = await mkdtemp(path.join(dataRoot, 'builder-bench-floor-'));
   const child = fork(fileURLToPath(new URL('./tcp-echo-process.ts', import.meta.url)), [dir], { execArgv: ['--import', 'tsx'] });
   const [bare, durable] = await new Promise<number[]>((resolve) => child.once('message', (m) => resolve(m as number[])));
   for (let i = 0; i < 20; i++) {
@@ -167,7 +170,7 @@ async function workerOnce(port: number, platform: string): Promise<boolean> {
 
 async function dispatch(workers: number): Promise<void> {
   const jobs = quick ? 300 : 2000;
-  const dir = await mkdtemp(path.join(tmpdir(), 'builder-bench-'));
+  const dir = await mkdtemp(path.join(dataRoot, 'builder-bench-'));
   try {
     await seed(dir, jobs, 'disp');
     const { server } = await start(dir);
@@ -192,7 +195,7 @@ async function dispatch(workers: number): Promise<void> {
 }
 
 async function idleWorkers(n: number, workers: number): Promise<void> {
-  const dir = await mkdtemp(path.join(tmpdir(), 'builder-bench-'));
+  const dir = await mkdtemp(path.join(dataRoot, 'builder-bench-'));
   const socks: CmdSocket[] = [];
   try {
     await seed(dir, n, 'busy');
@@ -214,6 +217,7 @@ async function idleWorkers(n: number, workers: number): Promise<void> {
   }
 }
 
+console.log(`# data directories under ${dataRoot}`);
 console.log('# server (the original: 162 ms to schedule the 10,000th job, 415 ms for info at 10k jobs; targets: schedule p99 < 5 ms and restart < 2 s at 100k)');
 const floors = await startFloors();
 try {
