@@ -41,8 +41,8 @@ export type SessionEnd =
   | { type: 'stopped' }
   /** No connection could be made. */
   | { type: 'unreachable'; error: Error }
-  /** The connection broke or the server misbehaved (a job in progress was killed). */
-  | { type: 'lost'; error: Error };
+  /** The connection broke or the server misbehaved (a job in progress was killed); greeted: the server had answered the hello. */
+  | { type: 'lost'; error: Error; greeted?: boolean };
 
 const defaultLog = (message: string): void => {
   process.stderr.write(`builder-worker: ${message}\n`);
@@ -71,18 +71,20 @@ export async function workSession(options: WorkerOptions): Promise<SessionEnd> {
   } catch (err) {
     return { type: 'unreachable', error: err as Error };
   }
+  let greeted = false;
   try {
     await socket.send({ type: 'client-hello', kind: 'worker', version: WORKER_VERSION });
     const hello = await expectCmd(socket, options.stop);
     if (hello === 'stopped') return { type: 'stopped' };
     if (hello.type !== 'server-hello') throw new WorkerError(E.HANDSHAKE, `server answered the hello with ${hello.type}`);
+    greeted = true;
     await socket.send({ type: 'job-requested', platform: options.platform });
     const schedule = await expectCmd(socket, options.stop);
     if (schedule === 'stopped') return { type: 'stopped' };
     if (schedule.type !== 'job-schedule') throw new WorkerError(E.UNEXPECTED_COMMAND, `expected job-schedule, got ${schedule.type}`);
     return await runScheduled(socket, schedule.uuid, schedule.job, options, log);
   } catch (err) {
-    return { type: 'lost', error: err as Error };
+    return { type: 'lost', error: err as Error, greeted };
   } finally {
     socket.destroy();
   }
@@ -121,7 +123,7 @@ async function runScheduled(socket: CmdSocket, uuid: Uuid, job: ScriptJob, optio
     output.flush();
     if (lost) {
       log(`job ${job.name} ${id}: killed, ${lost.message}`);
-      return { type: 'lost', error: lost };
+      return { type: 'lost', error: lost, greeted: true };
     }
     if (report.outcome.type === 'aborted') {
       log(`job ${job.name} ${id}: killed, ${report.outcome.reason}`);
@@ -175,6 +177,17 @@ export async function runWorker(options: WorkerOptions): Promise<number> {
   const clock = options.clock ?? systemClock;
   const backoff = new Backoff(options.backoff);
   const stop = anySignal(options.stop, options.abort);
+  // The clock's timers do not hold the process open (the server's must not); a looping worker waiting out its
+  // backoff has nothing else that does, and Node would end it (exit 13, an unsettled top-level await).
+  const keepAlive = options.loop ? setInterval(() => undefined, 2 ** 30) : undefined;
+  try {
+    return await loop(options, log, clock, backoff, stop);
+  } finally {
+    clearInterval(keepAlive);
+  }
+}
+
+async function loop(options: WorkerOptions, log: (m: string) => void, clock: Clock, backoff: Backoff, stop: AbortSignal): Promise<number> {
   for (;;) {
     if (stop.aborted) return 0;
     const end = await workSession({ ...options, stop });
@@ -192,6 +205,8 @@ export async function runWorker(options: WorkerOptions): Promise<number> {
           log(`${what}: ${end.error.message}`);
           return 1;
         }
+        // A server that was answering and went away (a restart) is retried from the shortest delay again.
+        if (end.type === 'lost' && end.greeted) backoff.reset();
         const wait = backoff.next();
         log(`${what}: ${end.error.message}; retrying in ${wait} ms`);
         await sleep(clock, wait, stop);
