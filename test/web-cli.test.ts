@@ -11,7 +11,7 @@ import { encodeExec } from '../src/protocol/exec-codec.ts';
 import { uuidToString } from '../src/protocol/uuid.ts';
 import { basic, http, makeExec } from './helpers/web-fixtures.ts';
 
-const BIN = join(import.meta.dirname, '..', 'bin', 'builder.mjs');
+import { BIN } from './helpers/cli-process.ts'; // rebuilds dist/ if a source changed
 
 async function builder(args: string[], stdin = ''): Promise<{ code: number; stdout: string; stderr: string }> {
   const child = spawn(process.execPath, [BIN, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });

@@ -10,7 +10,7 @@ import { randomUuid } from '../src/protocol/uuid.ts';
 import { sleepersGone } from './sandbox-conformance.ts';
 import { RawServer, vector } from './worker-raw-server.ts';
 
-const BIN = new URL('../bin/builder.mjs', import.meta.url).pathname;
+import { BIN } from './helpers/cli-process.ts'; // rebuilds dist/ if a source changed
 const ALIAS = new URL('../bin/builder-worker.mjs', import.meta.url).pathname;
 
 test('--help lists the options and their defaults', () => {

@@ -29,9 +29,13 @@ export interface TransferOption {
 
 let pool: Piscina | undefined;
 
+/** Defined (true) in the dist/ bundle by scripts/build.mjs, whose worker entry is dist/pool-worker.js. */
+declare const BUILDER_BUNDLE: boolean | undefined;
+const WORKER_FILE = typeof BUILDER_BUNDLE === 'undefined' ? './worker.mjs' : '../../dist/pool-worker.js';
+
 function getPool(): Piscina {
   pool ??= new Piscina({
-    filename: new URL('./worker.mjs', import.meta.url).href,
+    filename: new URL(WORKER_FILE, import.meta.url).href,
     maxThreads: Math.max(1, Math.min(4, cpus().length)),
     idleTimeout: 30_000,
   });

@@ -1,12 +1,15 @@
 // Real processes for the command-line tests: a `builder server` on a free port with a temp --dir, workers,
 // and `builder <client command>` runs with their output and exit status.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 
 export const BIN = new URL('../../bin/builder.mjs', import.meta.url).pathname;
 export const CLIENT_ALIAS = new URL('../../bin/builder-client.mjs', import.meta.url).pathname;
+
+// bin/ runs dist/: rebuilt here when a source changed since, so a test never runs an old build
+execFileSync(process.execPath, [new URL('../../scripts/build.mjs', import.meta.url).pathname, '--if-stale'], { stdio: 'inherit' });
 
 export interface CliResult {
   status: number | null;

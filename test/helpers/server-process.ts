@@ -1,10 +1,13 @@
 // A builder server as a separate process (for crash tests and the command line), on a free port.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import net from 'node:net';
 import path from 'node:path';
 
 export const repoRoot = path.resolve(import.meta.dirname, '..', '..');
 export const builderBin = path.join(repoRoot, 'bin', 'builder.mjs');
+
+// bin/ runs dist/: rebuilt here when a source changed since, so a test never runs an old build
+execFileSync(process.execPath, [path.join(repoRoot, 'scripts', 'build.mjs'), '--if-stale'], { stdio: 'inherit' });
 
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
