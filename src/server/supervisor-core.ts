@@ -1,0 +1,165 @@
+// The supervisor's shared state and the few helpers every part of it uses: the schedule, the
+// per-platform queues, dropped platforms, runs, waiting workers and worker actors, and the one
+// path (commit) by which a change becomes durable. The parts (schedule-commands, platform-queues,
+// run-assignment, run-completion, worker-events, ...) are functions over this core.
+import { createActor, type Actor, type InspectionEvent, type Observer } from 'xstate';
+import type { jobRunMachine } from '../../machines/job-run.ts';
+import { supervisorMachine } from '../../machines/supervisor.ts';
+import type { workerConnectionMachine } from '../../machines/worker-connection.ts';
+import type { EventBus } from '../observability/events.ts';
+import type { CatchUp, Exec, Job, ScriptJob, Uuid } from '../protocol/types.ts';
+import type { Clock, TimerHandle } from '../scheduler/clock.ts';
+import type { ConsoleBuffer } from './console-buffer.ts';
+import { DueHeap } from './due-heap.ts';
+import type { JobQueue } from './job-queue.ts';
+import { OrbTemplates } from './orb-templates.ts';
+import type { Change, OutboxEntry, Persistence, ScheduleEntry, Trigger } from './persistence.ts';
+
+export const NO_PLATFORM = 'no-platform';
+/** What the original writes for `never` (Ptime.max, as GeneralizedTime keeps milliseconds). */
+export const NEVER_DATE = new Date(Date.UTC(9999, 11, 31, 23, 59, 59, 999));
+
+export interface SupervisorOptions {
+  persistence: Persistence;
+  clock: Clock;
+  bus: EventBus;
+  /** --dir: results go to <dir>/<job>/<uuid>/full */
+  dir: string;
+  /** --config-dir: orb-build.template.<platform> */
+  configDir: string;
+  upload?: string;
+  defaultTimeoutSeconds?: number;
+  inspect?: Observer<InspectionEvent> | ((event: InspectionEvent) => void);
+  /** called once an upload outbox entry is durable */
+  onOutbox?: (entry: OutboxEntry) => void;
+}
+
+export interface WorkerHandle {
+  id: string;
+  remote: string;
+  close(reason: string): void;
+}
+
+export interface Assignment {
+  uuid: Uuid;
+  job: ScriptJob;
+}
+
+export interface Waiter {
+  worker: WorkerHandle;
+  platform: string;
+  resolve: (a: Assignment) => void;
+}
+
+export type JobRunActor = Actor<typeof jobRunMachine>;
+export type WorkerActor = Actor<typeof workerConnectionMachine>;
+
+export interface Run {
+  uuid: string;
+  uuidBytes: Uuid;
+  actor: JobRunActor;
+  queued: Job;
+  job?: ScriptJob;
+  console: ConsoleBuffer;
+  timer?: TimerHandle;
+  worker?: WorkerHandle;
+}
+
+export interface ScheduleRequest {
+  job: Job;
+  trigger: Trigger;
+  timeoutSeconds?: number;
+  catchUp?: CatchUp;
+  paused?: boolean;
+  origin?: ScheduleEntry['origin'];
+  /** queue at once (the original's schedule does; cron jobs wait for their first time) */
+  queueNow?: boolean;
+}
+
+export const qkey = (platform: string, name: string) => `${platform}\u0000${name}`;
+
+export function jobPlatform(job: Job): string | undefined {
+  return job.type === 'script' ? (job.platform ?? NO_PLATFORM) : undefined;
+}
+
+export function isEmpty(change: Change): boolean {
+  return Object.values(change).every((v) => v === undefined || (Array.isArray(v) && v.length === 0));
+}
+
+export class SupervisorCore {
+  readonly schedule = new Map<string, ScheduleEntry>();
+  readonly queues = new Map<string, JobQueue>();
+  readonly dropped = new Set<string>();
+  readonly runs = new Map<string, Run>();
+  /** requeued runs waiting for a worker again, by platform and job name */
+  readonly waitingRuns = new Map<string, string>();
+  readonly waiters = new Map<string, Waiter[]>();
+  /** platform and name of every job with a worker now: a job never runs twice at once on a platform */
+  readonly active = new Set<string>();
+  readonly workers = new Map<string, WorkerActor>();
+  readonly due = new DueHeap();
+  readonly templates: OrbTemplates;
+  tickTimer?: TimerHandle;
+  tickAt?: number;
+  readonly lifecycle;
+  stopped = false;
+  readonly pendingWrites = new Set<Promise<unknown>>();
+  /** told once a result is durable (the web store records it without an HTTP round trip) */
+  readonly resultListeners: ((exec: Exec, bytes: Uint8Array, file: string) => Promise<void> | void)[] = [];
+
+  constructor(readonly opts: SupervisorOptions) {
+    this.templates = new OrbTemplates(opts.configDir);
+    this.lifecycle = createActor(supervisorMachine, { input: { startedAt: opts.clock.now() }, inspect: opts.inspect });
+    this.lifecycle.start();
+  }
+
+  get clock(): Clock {
+    return this.opts.clock;
+  }
+
+  get bus(): EventBus {
+    return this.opts.bus;
+  }
+
+  get defaultTimeoutSeconds(): number {
+    return this.opts.defaultTimeoutSeconds ?? 3600;
+  }
+
+  phase(): string {
+    return String(this.lifecycle.getSnapshot().value);
+  }
+
+  now(): number {
+    return this.opts.clock.now();
+  }
+
+  stateOf(run: Run): string {
+    return String(run.actor.getSnapshot().value);
+  }
+
+  timeoutMs(name: string): number {
+    return (this.schedule.get(name)?.timeoutSeconds ?? this.defaultTimeoutSeconds) * 1000;
+  }
+
+  commit(change: Change): Promise<void> {
+    const after = change.after;
+    delete change.after;
+    const p = this.opts.persistence.commit(change);
+    if (after) {
+      p.then(
+        () => after.forEach((f) => f()),
+        (e) => {
+          this.bus.log('error', 'persisting an assignment failed; handing it out anyway', { error: String(e) });
+          after.forEach((f) => f());
+        },
+      );
+    }
+    this.pendingWrites.add(p);
+    p.finally(() => this.pendingWrites.delete(p)).catch(() => {});
+    return p;
+  }
+
+  persistLater(change: Change): void {
+    this.commit(change).catch((e) => this.bus.log('error', 'persisting a change failed', { error: String(e) }));
+  }
+}
