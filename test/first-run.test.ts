@@ -4,13 +4,13 @@
 // `npm install` is replaced by a link to this checkout's node_modules (same lockfile), to stay fast and offline.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { eventually, runCli, startProc, type Proc } from './helpers/cli-process.ts';
+import { eventually, Proc, runCli, startProc } from './helpers/cli-process.ts';
 
 const REPO = fileURLToPath(new URL('..', import.meta.url));
 let home: string;
@@ -22,6 +22,9 @@ before(async () => {
   clone = path.join(home, 'builder');
   execFileSync('git', ['clone', '--quiet', REPO, clone]);
   await symlink(path.join(REPO, 'node_modules'), path.join(clone, 'node_modules'));
+  // what `npm install` runs after installing: the prepare script, which builds dist/
+  execFileSync('npm', ['run', '--silent', 'prepare'], { cwd: clone, stdio: 'inherit' });
+  assert.ok(existsSync(path.join(clone, 'dist', 'main.js')), 'npm install (prepare) builds dist/');
 });
 
 after(async () => {
@@ -41,7 +44,7 @@ test('npm start: a server, a worker and the web page; the sample job runs and th
   await run.waitFor(/^  \S+ step 3 of 3$/m, 'stdout', 60_000);
   await run.waitFor(/^hello finished: exited 0, result in .*\/data\/hello\/[0-9a-f-]{36}\/full$/m, 'stdout', 60_000);
   await run.waitFor(/Ctrl-C stops the server and the worker\./, 'stdout');
-  assert.match(run.stdout, /^  builder info /m);
+  assert.match(run.stdout, /^  \.\/bin\/builder\.mjs info -r 127\.0\.0\.1:\d+ /m);
   assert.ok(existsSync(path.join(clone, 'data')));
   const page = await fetch(web[1]!);
   assert.equal(page.status, 200);
@@ -54,6 +57,37 @@ test('npm start: a server, a worker and the web page; the sample job runs and th
     return text.includes('bin/hello') ? text : undefined;
   }, 'the sample build on the front page', 20_000);
   assert.match(front, /[0-9a-f]{64}/);
+});
+
+/** The commands `npm start` told the user to try, as typed: argv split at spaces (none has quotes). */
+function printedCommands(): string[][] {
+  const block = run.stdout.split(/^Now try, in another terminal in .*:\n/m)[1]!.split(/^\(`npm link`/m)[0]!;
+  return block.trimEnd().split('\n').map((line) => line.trim().split(/\s{2,}/)[0]!.split(' '));
+}
+
+test('the commands npm start shows work as printed, in the clone, without builder on PATH', { timeout: 90_000 }, async () => {
+  assert.match(run.stdout, new RegExp(`^Now try, in another terminal in ${clone.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:$`, 'm'));
+  const cmds = printedCommands();
+  assert.deepEqual(cmds.map((c) => c.slice(1, 2).join(' ')), ['info', 'history', 'observe-latest', 'execute', 'observe']);
+  const [info, history, follow, execute, observe] = cmds as [string[], string[], string[], string[], string[]];
+  const env = { PATH: process.env.PATH!.split(':').filter((d) => !existsSync(path.join(d, 'builder'))).join(':') };
+  const typed = (argv: string[]) => spawnSync(argv[0]!, argv.slice(1), { cwd: clone, env, encoding: 'utf8' });
+  const i = typed(info);
+  assert.equal(i.status, 0, i.stderr);
+  assert.match(i.stdout, /^hello\s+local\s+daily\s+/m);
+  const h = typed(history);
+  assert.equal(h.status, 0, h.stderr);
+  assert.match(h.stdout, /^[0-9a-f-]{36}\s+local\s+.*exited 0$/m);
+  const o = typed(observe);
+  assert.equal(o.status, 0, o.stderr);
+  assert.match(o.stdout, /step 3 of 3\n.*exited 0\n$/);
+  // observe-latest --follow, then execute: the new run's console shows up in the first one
+  const watcher = new Proc(spawn(follow[0]!, follow.slice(1), { cwd: clone, env, stdio: ['ignore', 'pipe', 'pipe'] }));
+  await watcher.waitFor(/waiting for the next run/);
+  const e = typed(execute);
+  assert.equal(e.status, 0, e.stderr);
+  await watcher.waitFor(/step 3 of 3\n.*exited 0\n/, 'stdout', 60_000);
+  await watcher.stop('SIGINT');
 });
 
 test('then: schedule a job from a file, watch it with observe, see it in info and history', { timeout: 90_000 }, async () => {

@@ -19,6 +19,17 @@ import { ClientError } from '../errors/client-error.ts';
 import { readFile } from 'node:fs/promises';
 
 const SAMPLE = fileURLToPath(new URL('../../examples/hello.sh', import.meta.url));
+const BIN = fileURLToPath(new URL('../../bin/builder.mjs', import.meta.url));
+
+/**
+ * How to type the `builder` command in another terminal: `npm install` does not put it on PATH, so the
+ * bin/ script, relative when this directory holds it (`here`), else by its absolute path.
+ */
+function builderCommand(): { builder: string; here: boolean } {
+  const rel = path.relative(process.cwd(), BIN);
+  if (rel.startsWith('..') || path.isAbsolute(rel)) return { builder: BIN, here: false };
+  return { builder: `./${rel}`, here: true };
+}
 
 const usage = `usage: builder run [options]
 
@@ -117,6 +128,8 @@ export default async function run(argv: string[]): Promise<number> {
     return 1;
   }
   const remote = { host: '127.0.0.1', port: server.address.port };
+  const remoteFlag = remote.port === 1234 ? '' : ` -r ${remote.host}:${remote.port}`;
+  const { builder, here } = builderCommand();
   say(`${style.bold('builder')} server on ${remote.host}:${remote.port}, data in ${dir}`);
   if (parts?.web) say(`  web page      ${style.cyan(parts.web.url)}`);
   if (parts?.ninep) say(`  9P files      ${parts.ninep.host}:${parts.ninep.port}`);
@@ -176,11 +189,18 @@ export default async function run(argv: string[]): Promise<number> {
         for (const off of offs) off();
         show(`${name} finished: ${resultStyle(style, e.result)}${e.path ? `, result in ${e.path}` : ''}`);
         show('');
-        show('Now try, in another terminal:');
-        show(`  builder info                 the schedule, queues, running jobs and workers`);
-        show(`  builder history ${name}        its runs`);
-        show(`  builder execute ${name}        run it again now, and watch it with: builder observe-latest`);
-        show(`  builder observe ${e.uuid}`);
+        show(`Now try, in another terminal${here ? ` in ${process.cwd()}` : ''}:`);
+        const b = (args: string) => `${builder} ${args}${remoteFlag}`;
+        const tries: [string, string][] = [
+          [b('info'), 'the schedule, queues, running jobs and workers'],
+          [b(`history ${name}`), 'its runs'],
+          [b('observe-latest --follow'), 'the console of each run as it starts, until Ctrl-C'],
+          [b(`execute ${name}`), 'run it again now (the one above shows it)'],
+          [b(`observe ${e.uuid}`), "this run's console"],
+        ];
+        const width = Math.max(...tries.map(([c]) => c.length)) + 2;
+        for (const [c, what] of tries) show(`  ${c.padEnd(width)}${what}`);
+        show('(`npm link` in this clone puts `builder` itself on your PATH.)');
         if (parts?.web) show(`  open ${parts.web.url}`);
         show('Ctrl-C stops the server and the worker.');
         ended = true;
