@@ -80,13 +80,13 @@ test('the commands npm start shows work as printed, in the clone, without builde
   assert.match(h.stdout, /^[0-9a-f-]{36}\s+local\s+.*exited 0$/m);
   const o = typed(observe);
   assert.equal(o.status, 0, o.stderr);
-  assert.match(o.stdout, /step 3 of 3\n.*exited 0\n$/);
+  assert.match(o.stdout, /step 3 of 3\n(.*\n)*.*exited 0\n$/);
   // observe-latest --follow, then execute: the new run's console shows up in the first one
   const watcher = new Proc(spawn(follow[0]!, follow.slice(1), { cwd: clone, env, stdio: ['ignore', 'pipe', 'pipe'] }));
   await watcher.waitFor(/waiting for the next run/);
   const e = typed(execute);
   assert.equal(e.status, 0, e.stderr);
-  await watcher.waitFor(/step 3 of 3\n.*exited 0\n/, 'stdout', 60_000);
+  await watcher.waitFor(/step 3 of 3\n(.*\n)*.*exited 0\n/, 'stdout', 60_000);
   await watcher.stop('SIGINT');
 });
 
