@@ -52,6 +52,7 @@ export class BwrapSandbox implements Sandbox {
       onLine,
       signal,
       { clock: this.options.clock ?? systemClock, maxLineBytes: this.options.maxLineBytes },
+      spec.timer,
     );
   }
 }

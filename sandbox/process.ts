@@ -39,6 +39,7 @@ export class ProcessSandbox implements Sandbox {
       onLine,
       signal,
       { clock: this.options.clock ?? systemClock, maxLineBytes: this.options.maxLineBytes },
+      spec.timer,
     );
   }
 }

@@ -22,6 +22,8 @@ export interface RunSpec {
   network: boolean;
   env?: Record<string, string>;
   limits?: SandboxLimits;
+  /** Told when each phase of the run ends (worker --timings). */
+  timer?: { mark(phase: string): void };
 }
 
 export type RunOutcome =

@@ -31,6 +31,7 @@ export function runSpawned(
   onLine: OnLine,
   signal: AbortSignal,
   options: SpawnRunOptions = {},
+  timer?: { mark(phase: string): void },
 ): Promise<RunOutcome> {
   const clock = options.clock ?? systemClock;
   const maxLineBytes = options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES;
@@ -44,6 +45,7 @@ export function runSpawned(
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     const leader = child.pid;
+    timer?.mark('spawn');
     const pipeIds = leader === undefined ? new Set<string>() : pipeIdsOf(leader);
     let stopped: { type: 'timeout' } | { type: 'aborted'; reason: string } | undefined;
     let marker: MarkedOutcome | undefined;
@@ -69,7 +71,7 @@ export function runSpawned(
     const kill = () => {
       if (leader !== undefined) killTree(leader, pipeIds);
     };
-    const timer = clock.setTimeout(() => {
+    const deadline = clock.setTimeout(() => {
       stopped ??= { type: 'timeout' };
       kill();
     }, timeoutMs);
@@ -82,8 +84,10 @@ export function runSpawned(
     let drainTimer: ReturnType<typeof setTimeout> | undefined;
     child.on('exit', (code, sig) => {
       exit = { code, signal: sig };
+      timer?.mark('job');
       // Whatever the job left running in the background goes with it.
       kill();
+      timer?.mark('reap');
       // A process that escaped the tree may still hold the console open: stop waiting for it after a while.
       drainTimer = setTimeout(() => {
         child.stdout.destroy();
@@ -102,7 +106,8 @@ export function runSpawned(
       if (settled) return;
       if (!exit && !spawnError) return;
       settled = true;
-      clock.clearTimeout(timer);
+      timer?.mark('drain');
+      clock.clearTimeout(deadline);
       if (drainTimer) clearTimeout(drainTimer);
       signal.removeEventListener('abort', onAbort);
       console.end();

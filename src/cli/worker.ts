@@ -23,6 +23,7 @@ back the result and artifacts. One job and exit by default (as the original; a s
       --timeout SECONDS       per job; the whole process tree is killed after it (default 3600)
       --max-artifact-bytes N  the job fails with a message when its files add up to more (suffixes k, m, g; default none)
       --tmp DIR               where job directories are made (default the system temporary directory)
+      --timings               log where each job's cycle went (connect, wait, spawn, job, reap, report, ...) in ms
   -h, --help                  this text
 
 Signals: SIGTERM or SIGINT once: take no new job, finish the current one, report it and exit.
@@ -61,6 +62,7 @@ export default async function worker(argv: string[]): Promise<number> {
         timeout: { type: 'string' },
         'max-artifact-bytes': { type: 'string' },
         tmp: { type: 'string' },
+        timings: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
     });
@@ -95,6 +97,7 @@ export default async function worker(argv: string[]): Promise<number> {
       timeoutMs: timeout * 1000,
       maxArtifactBytes: size('max-artifact-bytes', values['max-artifact-bytes']),
       tmpRoot: values.tmp,
+      timings: values.timings ?? false,
     };
   } catch (err) {
     process.stderr.write(`builder worker: ${(err as Error).message}\n${usage}\n`);

@@ -23,6 +23,7 @@ export interface RunJobOptions {
   tmpRoot?: string;
   onLine: OnLine;
   signal: AbortSignal;
+  timer?: { mark(phase: string): void };
 }
 
 export interface JobReport {
@@ -37,6 +38,7 @@ export async function runJob(job: ScriptJob, options: RunJobOptions): Promise<Jo
   const dir = await mkdtemp(join(options.tmpRoot ?? tmpdir(), 'builder-'));
   try {
     await writeFile(join(dir, SCRIPT_NAME), job.script, { mode: 0o500 });
+    options.timer?.mark('prepare');
     const outcome = await options.sandbox.run(
       {
         dir,
@@ -45,12 +47,14 @@ export async function runJob(job: ScriptJob, options: RunJobOptions): Promise<Jo
         network: options.network ?? false,
         env: options.env,
         limits: options.limits,
+        timer: options.timer,
       },
       options.onLine,
       options.signal,
     );
     if (!outcomeKeepsArtifacts(outcome)) return { outcome, result: outcomeToResult(outcome), files: [], dir };
     const collected = await collectArtifacts(dir, { exclude: SCRIPT_NAME, maxBytes: options.maxArtifactBytes });
+    options.timer?.mark('collect');
     if (collected.type === 'too-large') {
       const message = `artifacts too large: ${collected.totalBytes} bytes, more than --max-artifact-bytes ${collected.maxBytes}`;
       return { outcome, result: { type: 'msg', message }, files: [], dir };
@@ -58,6 +62,7 @@ export async function runJob(job: ScriptJob, options: RunJobOptions): Promise<Jo
     return { outcome, result: outcomeToResult(outcome), files: collected.files, dir };
   } finally {
     await removeDir(dir);
+    options.timer?.mark('cleanup');
   }
 }
 

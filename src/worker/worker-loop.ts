@@ -12,6 +12,7 @@ import type { Sandbox, SandboxLimits } from '../../sandbox/sandbox.ts';
 import { WorkerError, WorkerErrorCode as E } from '../errors/worker-error.ts';
 import { Backoff, type BackoffOptions } from './backoff.ts';
 import { OutputStream } from './output-stream.ts';
+import { PhaseTimer } from './phase-timer.ts';
 import { runJob } from './run-job.ts';
 
 export interface WorkerOptions {
@@ -32,6 +33,8 @@ export interface WorkerOptions {
   /** Aborted: kill the current job at once and return. */
   abort?: AbortSignal;
   log?: (message: string) => void;
+  /** Log where each job's cycle went (connect, wait, spawn, job, reap, collect, report, ...). */
+  timings?: boolean;
 }
 
 export type SessionEnd =
@@ -65,9 +68,11 @@ async function expectCmd(socket: CmdSocket, stop: AbortSignal | undefined): Prom
 /** One connection, one job at most. */
 export async function workSession(options: WorkerOptions): Promise<SessionEnd> {
   const log = options.log ?? defaultLog;
+  const timer = new PhaseTimer();
   let socket: CmdSocket;
   try {
     socket = await connect(options.host, options.port, { log });
+    timer.mark('connect');
   } catch (err) {
     return { type: 'unreachable', error: err as Error };
   }
@@ -78,11 +83,13 @@ export async function workSession(options: WorkerOptions): Promise<SessionEnd> {
     if (hello === 'stopped') return { type: 'stopped' };
     if (hello.type !== 'server-hello') throw new WorkerError(E.HANDSHAKE, `server answered the hello with ${hello.type}`);
     greeted = true;
+    timer.mark('hello');
     await socket.send({ type: 'job-requested', platform: options.platform });
     const schedule = await expectCmd(socket, options.stop);
     if (schedule === 'stopped') return { type: 'stopped' };
     if (schedule.type !== 'job-schedule') throw new WorkerError(E.UNEXPECTED_COMMAND, `expected job-schedule, got ${schedule.type}`);
-    return await runScheduled(socket, schedule.uuid, schedule.job, options, log);
+    timer.mark('wait');
+    return await runScheduled(socket, schedule.uuid, schedule.job, options, log, timer);
   } catch (err) {
     return { type: 'lost', error: err as Error, greeted };
   } finally {
@@ -90,7 +97,7 @@ export async function workSession(options: WorkerOptions): Promise<SessionEnd> {
   }
 }
 
-async function runScheduled(socket: CmdSocket, uuid: Uuid, job: ScriptJob, options: WorkerOptions, log: (m: string) => void): Promise<SessionEnd> {
+async function runScheduled(socket: CmdSocket, uuid: Uuid, job: ScriptJob, options: WorkerOptions, log: (m: string) => void, timer: PhaseTimer): Promise<SessionEnd> {
   const id = uuidToString(uuid);
   log(`job ${job.name} ${id}: started`);
   const jobAbort = new AbortController();
@@ -119,6 +126,7 @@ async function runScheduled(socket: CmdSocket, uuid: Uuid, job: ScriptJob, optio
       tmpRoot: options.tmpRoot,
       signal: jobAbort.signal,
       onLine: (line) => output.push(line),
+      timer,
     });
     output.flush();
     if (lost) {
@@ -138,7 +146,9 @@ async function runScheduled(socket: CmdSocket, uuid: Uuid, job: ScriptJob, optio
     };
     await socket.send(finished);
     await socket.close();
+    timer.mark('report');
     log(`job ${job.name} ${id}: finished, ${describe(report.result)}, ${report.files.length} files`);
+    if (options.timings) log(`job ${job.name} ${id}: timings ${timer.summary()}`);
     return { type: 'job-done', uuid, result: finished };
   } finally {
     options.abort?.removeEventListener('abort', onAbort);
