@@ -1,6 +1,6 @@
 // One shared, lazily created Piscina pool for CPU work that must not block the event loop:
 // SHA-256 of artifacts and the encoding of large messages. Small messages are encoded inline.
-import { Piscina } from 'piscina';
+import type { Piscina } from 'piscina';
 import { cpus } from 'node:os';
 import { bulkBytesOfCmd, encodeCmd } from '../protocol/cmd-codec.ts';
 import { bulkBytesOfExec, encodeExec } from '../protocol/exec-codec.ts';
@@ -27,18 +27,22 @@ export interface TransferOption {
   transfer?: boolean;
 }
 
-let pool: Piscina | undefined;
+// piscina (and worker_threads) is loaded on first use: a client command that never needs a thread does not pay for it
+let pool: Promise<Piscina> | undefined;
 
 /** Defined (true) in the dist/ bundle by scripts/build.mjs, whose worker entry is dist/pool-worker.js. */
 declare const BUILDER_BUNDLE: boolean | undefined;
 const WORKER_FILE = typeof BUILDER_BUNDLE === 'undefined' ? './worker.mjs' : '../../dist/pool-worker.js';
 
-function getPool(): Piscina {
-  pool ??= new Piscina({
-    filename: new URL(WORKER_FILE, import.meta.url).href,
-    maxThreads: Math.max(1, Math.min(4, cpus().length)),
-    idleTimeout: 30_000,
-  });
+function getPool(): Promise<Piscina> {
+  pool ??= import('piscina').then(
+    ({ Piscina }) =>
+      new Piscina({
+        filename: new URL(WORKER_FILE, import.meta.url).href,
+        maxThreads: Math.max(1, Math.min(4, cpus().length)),
+        idleTimeout: 30_000,
+      }),
+  );
   return pool;
 }
 
@@ -54,7 +58,7 @@ function transferables(views: Uint8Array[]): ArrayBuffer[] {
 
 function run(task: Task, views: Uint8Array[], opts?: TransferOption): Promise<Uint8Array> {
   const transferList = opts?.transfer ? transferables(views) : [];
-  return getPool().run(task, { transferList }) as Promise<Uint8Array>;
+  return getPool().then((p) => p.run(task, { transferList }) as Promise<Uint8Array>);
 }
 
 /** SHA-256 of a buffer, computed in a worker (32 bytes). */
@@ -62,9 +66,9 @@ export function sha256(data: Uint8Array, opts?: TransferOption): Promise<Uint8Ar
   return run({ kind: 'sha256', data }, [data], opts);
 }
 
-/** SHA-256 of a file, streamed in a worker. */
-export function sha256File(path: string): Promise<Uint8Array> {
-  return run({ kind: 'sha256-file', path }, []);
+/** SHA-256 of a file, or of its bytes [start, end), streamed in a worker. */
+export function sha256File(path: string, range?: { start: number; end: number }): Promise<Uint8Array> {
+  return run({ kind: 'sha256-file', path, ...range }, []);
 }
 
 function cmdViews(cmd: Cmd): Uint8Array[] {
@@ -87,5 +91,5 @@ export async function encodeExecOffThread(exec: Exec, opts?: TransferOption): Pr
 export async function destroyPool(): Promise<void> {
   const p = pool;
   pool = undefined;
-  if (p) await p.destroy();
+  if (p) await (await p).destroy();
 }
