@@ -13,6 +13,8 @@ export interface SandboxChoice {
   maxLineBytes?: number;
   dockerTransfer?: 'bind' | 'copy';
   dockerNetworkMode?: string;
+  /** Extra paths shown read-only to bwrap jobs. */
+  bwrapReadOnly?: string[];
 }
 
 export function createSandbox(choice: SandboxChoice): Sandbox {
@@ -21,7 +23,7 @@ export function createSandbox(choice: SandboxChoice): Sandbox {
     case 'process':
       return new ProcessSandbox(common);
     case 'bwrap':
-      return new BwrapSandbox(common);
+      return new BwrapSandbox({ ...common, readOnly: choice.bwrapReadOnly });
     case 'docker':
       return new DockerSandbox({
         ...common,

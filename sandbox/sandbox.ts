@@ -20,6 +20,7 @@ export interface RunSpec {
   timeoutMs: number;
   /** Whether the job may reach the network. */
   network: boolean;
+  /** Variables the operator passes to jobs (job-environment.ts), on top of the sandbox's own small set. */
   env?: Record<string, string>;
   limits?: SandboxLimits;
   /** Told when each phase of the run ends (worker --timings). */
@@ -44,6 +45,8 @@ export interface Sandbox {
   run(spec: RunSpec, onLine: OnLine, signal: AbortSignal): Promise<RunOutcome>;
   /** Rejects with a SandboxError saying what is missing when the sandbox cannot run such jobs here. */
   check(jobs?: { network?: boolean }): Promise<void>;
+  /** One line for the worker's start: the sandbox and how it holds and isolates jobs. */
+  describe?(): string;
   /** Releases whatever the sandbox still holds (containers, processes); safe to call more than once. */
   cleanup?(): Promise<void>;
 }

@@ -8,6 +8,7 @@ import { systemClock, type Clock } from '../src/scheduler/clock.ts';
 import { LineSplitter, DEFAULT_MAX_LINE_BYTES } from '../src/worker/line-splitter.ts';
 import { exitCodeWithoutMarker, parseStatusMarker, type MarkedOutcome } from './job-shell.ts';
 import { killTree, pipeIdsOf } from './process-tree.ts';
+import type { JobHold } from './job-containment.ts';
 import type { OnLine, RunOutcome } from './sandbox.ts';
 
 export interface SpawnPlan {
@@ -16,6 +17,8 @@ export interface SpawnPlan {
   env: NodeJS.ProcessEnv;
   /** True when the spawned program becomes the job's script itself (job-shell.ts directArgv), so Node's exit is its own. */
   directChild: boolean;
+  /** What holds the tree (job-containment.ts); without one, the /proc scan of process-tree.ts finds it. */
+  hold?: Pick<JobHold, 'killAll' | 'release'>;
 }
 
 export interface SpawnRunOptions {
@@ -46,7 +49,7 @@ export function runSpawned(
     });
     const leader = child.pid;
     timer?.mark('spawn');
-    const pipeIds = leader === undefined ? new Set<string>() : pipeIdsOf(leader);
+    const pipeIds = leader === undefined || plan.hold ? new Set<string>() : pipeIdsOf(leader);
     let stopped: { type: 'timeout' } | { type: 'aborted'; reason: string } | undefined;
     let marker: MarkedOutcome | undefined;
     let exit: { code: number | null; signal: NodeJS.Signals | null } | undefined;
@@ -69,7 +72,8 @@ export function runSpawned(
     child.stderr.on('close', streamDone);
 
     const kill = () => {
-      if (leader !== undefined) killTree(leader, pipeIds);
+      if (leader === undefined) return;
+      if (!plan.hold?.killAll(leader)) killTree(leader, pipeIds);
     };
     const deadline = clock.setTimeout(() => {
       stopped ??= { type: 'timeout' };
@@ -112,7 +116,9 @@ export function runSpawned(
       signal.removeEventListener('abort', onAbort);
       console.end();
       status.end();
-      resolve(outcome());
+      const result = outcome();
+      if (plan.hold) void plan.hold.release().then(() => resolve(result));
+      else resolve(result);
     }
 
     function outcome(): RunOutcome {

@@ -4,6 +4,7 @@ import { createSandbox } from '../../sandbox/index.ts';
 import { destroyPool } from '../pool/pool.ts';
 import { WorkerError, WorkerErrorCode as E } from '../errors/worker-error.ts';
 import { DEFAULT_REMOTE, parseRemote } from '../worker/remote-address.ts';
+import { passedEnvironment } from '../../sandbox/job-environment.ts';
 import { runWorker } from '../worker/worker-loop.ts';
 
 const usage = `usage: builder worker PLATFORM [options]   (also: builder-worker PLATFORM)
@@ -23,6 +24,9 @@ back the result and artifacts. One job and exit by default (as the original; a s
       --timeout SECONDS       per job; the whole process tree is killed after it (default 3600)
       --max-artifact-bytes N  the job fails with a message when its files add up to more (suffixes k, m, g; default none)
       --tmp DIR               where job directories are made (default the system temporary directory)
+      --env NAME[=VALUE]      pass this variable to jobs (the worker's own value, or VALUE); repeatable. Jobs get
+                              only PATH, HOME, TMPDIR, USER, LOGNAME, SHELL, LANG besides (docker: the image's)
+      --bwrap-ro PATH         also show PATH read-only to bwrap jobs; repeatable (see docs/SANDBOXES.md)
       --timings               log where each job's cycle went (connect, wait, spawn, job, reap, report, ...) in ms
   -h, --help                  this text
 
@@ -63,6 +67,8 @@ export default async function worker(argv: string[]): Promise<number> {
         'max-artifact-bytes': { type: 'string' },
         tmp: { type: 'string' },
         timings: { type: 'boolean' },
+        env: { type: 'string', multiple: true },
+        'bwrap-ro': { type: 'string', multiple: true },
         help: { type: 'boolean', short: 'h' },
       },
     });
@@ -86,11 +92,19 @@ export default async function worker(argv: string[]): Promise<number> {
     if (anyLimit && name !== 'docker') throw new WorkerError(E.USAGE, '--memory, --cpus and --pids need --sandbox docker');
     if (name === 'docker' && !values.image) throw new WorkerError(E.USAGE, '--sandbox docker needs --image');
     const timeout = positive('timeout', values.timeout, false) ?? 3600;
+    let env: Record<string, string>;
+    try {
+      env = passedEnvironment(values.env ?? []);
+    } catch (err) {
+      throw new WorkerError(E.USAGE, `--env: ${(err as Error).message}`);
+    }
+    if (values['bwrap-ro'] && name !== 'bwrap') throw new WorkerError(E.USAGE, '--bwrap-ro needs --sandbox bwrap');
     options = {
       host,
       port,
       platform,
-      sandbox: createSandbox({ name, image: values.image, dockerNetworkMode: values['docker-network'] }),
+      sandbox: createSandbox({ name, image: values.image, dockerNetworkMode: values['docker-network'], bwrapReadOnly: values['bwrap-ro'] }),
+      env,
       loop: values.loop ?? false,
       network: values.network ?? false,
       limits: anyLimit ? limits : undefined,
@@ -111,6 +125,10 @@ export default async function worker(argv: string[]): Promise<number> {
     return 1;
   }
 
+  const env = Object.keys(options.env);
+  process.stderr.write(
+    `builder-worker: ${options.loop ? 'taking jobs' : 'taking one job'} of ${options.platform} from ${options.host}:${options.port}; ${options.sandbox.describe?.() ?? `${options.sandbox.name} sandbox`}; jobs' environment: ${options.sandbox.name === 'docker' ? "the image's" : 'the fixed set'}${env.length ? ` and ${env.join(', ')}` : ''}\n`,
+  );
   const stop = new AbortController();
   const abort = new AbortController();
   const onSignal = (sig: NodeJS.Signals) => {

@@ -26,6 +26,8 @@ export interface WorkerOptions {
   limits?: SandboxLimits;
   maxArtifactBytes?: number;
   tmpRoot?: string;
+  /** Variables passed to every job (worker --env). */
+  env?: Record<string, string>;
   clock?: Clock;
   backoff?: BackoffOptions;
   /** Aborted: take no new job, finish the current one, then return. */
@@ -124,6 +126,7 @@ async function runScheduled(socket: CmdSocket, uuid: Uuid, job: ScriptJob, optio
       limits: options.limits,
       maxArtifactBytes: options.maxArtifactBytes,
       tmpRoot: options.tmpRoot,
+      env: options.env,
       signal: jobAbort.signal,
       onLine: (line) => output.push(line),
       timer,
