@@ -28,8 +28,10 @@ test('builder user and access manage upload accounts', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'builder-web-cli-'));
   try {
     const d = `--dir=${dir}`;
-    assert.equal((await builder(['user', d, 'add', 'alice', '--restricted'], 'pw-alice\n')).code, 0);
-    assert.equal((await builder(['user', d, 'add', 'bob', '--password=pw-bob'])).code, 0);
+    // restricted unless --unrestricted, as builder-db's user-add
+    assert.equal((await builder(['user', d, 'add', 'alice'], 'pw-alice\n')).code, 0);
+    assert.equal((await builder(['user', d, 'add', 'bob', '--unrestricted', '--password=pw-bob'])).code, 0);
+    assert.equal((await builder(['user', d, 'add', 'carol', '--restricted', '--unrestricted', '--password=x'])).code, 2);
     const dup = await builder(['user', d, 'add', 'bob', '--password=x']);
     assert.equal(dup.code, 1);
     assert.match(dup.stderr, /exists/);
@@ -58,8 +60,9 @@ test('builder web serves uploads; builder vacuum removes builds and keeps their 
   const dir = await mkdtemp(join(tmpdir(), 'builder-web-cli-'));
   let web: ChildProcess | undefined;
   try {
-    assert.equal((await builder(['user', `--dir=${dir}`, 'add', 'up', '--password=pw'])).code, 0);
-    web = spawn(process.execPath, [BIN, 'web', '--port=0', `--dir=${dir}`, `--config-dir=${join(dir, 'etc')}`], { stdio: ['ignore', 'pipe', 'inherit'] });
+    assert.equal((await builder(['user', `--dir=${dir}`, 'add', 'up', '--unrestricted', '--password=pw'])).code, 0);
+    // --expired-jobs 0: every job on / however old its latest build
+    web = spawn(process.execPath, [BIN, 'web', '--port=0', `--dir=${dir}`, `--config-dir=${join(dir, 'etc')}`, '--expired-jobs', '0'], { stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
     const url = await new Promise<string>((resolve, reject) => {
       web!.stdout!.on('data', (d: Buffer) => {
@@ -75,6 +78,7 @@ test('builder web serves uploads; builder vacuum removes builds and keeps their 
       const r = await http(`${url}/upload`, { method: 'POST', body: encodeExec(e), headers: { Authorization: basic('up', 'pw') } });
       assert.equal(r.status, 201);
     }
+    assert.match((await http(`${url}/`)).body.toString(), /href="\/job\/hello"/);
     const planned = await builder(['vacuum', `--dir=${dir}`, '--dry-run', 'except-latest', '1']);
     assert.match(planned.stdout, new RegExp(`would remove hello debian-12 ${uuidToString(old.uuid)}`));
     const done = await builder(['vacuum', `--dir=${dir}`, '--job=hello', 'except-latest', '1']);

@@ -1,9 +1,13 @@
 // The web frontend in real Chromium: uploads show on the pages, artifacts download byte for byte,
-// reproductions and comparisons show, hash search finds builds (the live console: test/server-web.test.ts).
+// text artifacts open inline, reproductions and comparisons show (opam file diffs too), the README
+// renders, a unikernel build shows both visualizations, hash search finds builds, unknown pages get
+// the 404 page (the live console: test/server-web.test.ts). Every page is saved as a screenshot at
+// desktop and phone width to the directory printed at the start.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { mkdir, readFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { destroyPool } from '../src/pool/pool.ts';
@@ -14,9 +18,10 @@ import { UserStore } from '../src/web/users.ts';
 import { startWebServer, type WebServer } from '../src/web/web-server.ts';
 import { launchChromium, type Browser } from './helpers/web-browser.ts';
 import { basic, http, inputFiles, makeExec, tempEnv, type TempEnv } from './helpers/web-fixtures.ts';
+import { BUILD_ENVIRONMENT, compileUnikernel, opamSwitch, SYSTEM_PACKAGES, unikernelReadme } from './helpers/unikernel-fixture.ts';
 
 const sha = (s: string | Uint8Array) => createHash('sha256').update(s).digest('hex');
-const SHOTS = join(import.meta.dirname, '..', 'test-artifacts', 'screenshots');
+const SHOTS = join(tmpdir(), 'builder-web-screenshots');
 const WIDTHS = [1280, 390];
 
 let env: TempEnv;
@@ -41,6 +46,11 @@ const builds: Record<'first' | 'repro' | 'changed' | 'failed', Exec> = {
   failed: makeExec({ job: 'broken', started: new Date(Date.now() - 1800_000), files: {}, exitCode: 2, console: ['error: it broke'] }),
 };
 const id = (e: Exec) => uuidToString(e.uuid);
+// a unikernel built three times: u2 has the same binary from another commit of the source (other
+// input), u3 another binary with a newer tcpip
+const uni: Record<'u1' | 'u2' | 'u3', Exec> = {} as never;
+const UNI = 'dns-resolver';
+const OTHER_SRC = `git+https://git.robur.coop/robur/${UNI}.git#fedcba9876543210fedcba9876543210fedcba98`;
 
 async function shoot(name: string): Promise<void> {
   for (const width of WIDTHS) {
@@ -52,13 +62,26 @@ async function shoot(name: string): Promise<void> {
 
 test.before(async () => {
   await mkdir(SHOTS, { recursive: true });
+  process.stdout.write(`# screenshots: ${SHOTS}\n`);
+  const elf = await compileUnikernel();
+  const files = (v: Parameters<typeof opamSwitch>[1], bin: Uint8Array) => ({
+    'bin/dns-resolver.hvt': bin,
+    'opam-switch': opamSwitch(UNI, v),
+    'build-environment': BUILD_ENVIRONMENT,
+    'system-packages': SYSTEM_PACKAGES,
+    'README.md': unikernelReadme(UNI),
+    'dns-resolver.build-hashes': 'sha256 ...\n',
+  });
+  uni.u1 = makeExec({ job: UNI, started: new Date(Date.now() - 5 * 3600_000), files: files({}, elf) });
+  uni.u2 = makeExec({ job: UNI, started: new Date(Date.now() - 4 * 3600_000), files: files({ src: OTHER_SRC }, elf) });
+  uni.u3 = makeExec({ job: UNI, started: new Date(Date.now() - 3 * 3600_000), files: files({ src: OTHER_SRC, tcpip: '8.3.0' }, new Uint8Array([...elf, 1, 2, 3])) });
   env = await tempEnv();
   const users = new UserStore(env.root);
   await users.add('admin', 'secret');
   await users.add('robot', 'beep', true);
   web = await startWebServer({ host: '127.0.0.1', port: 0, dataDir: env.dir, root: env.root, maxUploadBytes: 1024 * 1024, log: () => undefined });
   url = web.address.url;
-  for (const e of Object.values(builds)) {
+  for (const e of [...Object.values(builds), ...Object.values(uni)]) {
     const r = await http(`${url}/upload`, { method: 'POST', body: encodeExec(e), headers: { Authorization: basic('admin', 'secret') } });
     assert.equal(r.status, 201);
   }
@@ -119,14 +142,18 @@ test('two builds with the same main binary show "Reproduced by"', async () => {
 
 test('the compare page shows environment and package differences', async () => {
   await page.goto(`${url}/job/hello/build/${id(builds.repro)}`);
-  await page.getByRole('link', { name: 'with the next build' }).click();
+  // builder-web's comparisons: the later build with another main binary, compared with this one
+  await page.locator('section.comparisons').getByRole('link').first().click();
+  await page.waitForURL(`${url}/compare/${id(builds.changed)}/${id(builds.repro)}`);
+  await page.getByRole('link', { name: 'Compare in reverse direction' }).click();
   await page.waitForURL(`${url}/compare/${id(builds.repro)}/${id(builds.changed)}`);
-  const env = await page.locator('section.diff', { hasText: 'Build environment' }).innerText();
-  assert.match(env, /Added \(1\)\s+CC clang/);
-  assert.match(env, /LANG C → C\.UTF-8/);
-  const pkgs = await page.locator('section.diff', { hasText: 'System packages' }).innerText();
-  assert.match(pkgs, /Added \(1\)\s+clang 14\.0/);
-  assert.match(pkgs, /Removed \(1\)\s+libc6 2\.36-9/);
+  assert.match(await page.locator('#env-added').innerText(), /CC clang/);
+  assert.match(await page.locator('#env-changed').innerText(), /LANG C->C\.UTF-8/);
+  assert.match(await page.locator('#pkgs-added').innerText(), /clang 14\.0/);
+  assert.match(await page.locator('#pkgs-removed').innerText(), /libc6 2\.36-9/);
+  // counts with anchors
+  await page.getByRole('link', { name: '1 New environment variables added' }).click();
+  await page.waitForURL(/#env-added$/);
   await shoot('compare');
 });
 
@@ -170,4 +197,101 @@ test('401, 409, 400 and 413 from the browser', async () => {
   const huge = [...encodeExec(makeExec({ files: { 'bin/x': new Uint8Array(1024 * 1024 + 1) } }))];
   assert.equal((await post(huge, basic('admin', 'secret'))).status, 413);
   await cdp.detach();
+});
+
+test('the index groups jobs into sections derived from the build, with the synopsis', async () => {
+  await page.goto(`${url}/`);
+  const section = page.locator('section.index-section', { has: page.getByRole('heading', { name: 'Unikernels', exact: true }) });
+  const text = await section.innerText();
+  assert.match(text, /dns-resolver/);
+  assert.match(text, /A DNS resolver unikernel, built reproducibly/);
+  // the latest successful build's main binary downloads from the index
+  assert.match(text, /Download dns-resolver\.hvt/);
+  await shoot('index-sections');
+});
+
+test('the job page renders the README (sanitized) and links the main binary for download', async () => {
+  await page.goto(`${url}/job/${UNI}`);
+  const readme = page.locator('article.markdown');
+  assert.equal(await readme.locator('h3', { hasText: UNI }).count(), 1);
+  assert.equal(await readme.locator('strong', { hasText: 'recursive DNS resolver' }).count(), 1);
+  assert.equal(await readme.getByRole('link', { name: 'the project page' }).getAttribute('href'), 'https://robur.coop/Projects/Reproducible_builds');
+  // raw HTML is text, never markup
+  assert.equal(await readme.locator('script').count(), 0);
+  assert.match(await readme.innerText(), /<script>alert\("not run"\)<\/script>/);
+  const link = page.locator('li.binary').first().getByRole('link', { name: /Download dns-resolver\.hvt/ });
+  assert.match((await link.getAttribute('href'))!, new RegExp(`/job/${UNI}/build/${id(uni.u3)}/f/bin/dns-resolver\\.hvt$`));
+  await shoot('job-readme');
+  // the failed view keeps the platform, and links back with it
+  await page.goto(`${url}/job/hello/failed?platform=debian-12`);
+  const back = page.getByRole('link', { name: 'here' });
+  assert.equal(await back.getAttribute('href'), '/job/hello?platform=debian-12');
+});
+
+test('a unikernel build shows both visualizations, embedded and on their own pages', async () => {
+  await page.goto(`${url}/job/${UNI}/build/${id(uni.u1)}`);
+  const deps = page.frameLocator('iframe[title="Opam dependencies"]');
+  // the root in the middle, its six direct dependencies, the other five installed packages
+  assert.match(await deps.locator('body').innerText(), /dns-resolver: 6 direct and 5 further dependencies/);
+  assert.equal(await deps.locator("g.node").count(), 12);
+  const treemap = page.frameLocator('iframe[title="Binary dissection"]');
+  assert.match(await treemap.locator('body').innerText(), /OCaml Mirage_crypto/);
+  assert.ok((await treemap.locator('rect.module').count()) >= 8);
+  await shoot('build-viz');
+  await page.goto(`${url}/job/${UNI}/build/${id(uni.u1)}/viztreemap`);
+  const titles = await page.locator('rect.module title').allTextContents();
+  assert.ok(titles.some((t) => t.startsWith('Mirage_crypto.Cipher_block:')), titles.join('|'));
+  assert.ok(titles.some((t) => t.startsWith('Tcpip.Tcp_input:')), titles.join('|'));
+  await shoot('viztreemap');
+  await page.goto(`${url}/job/${UNI}/build/${id(uni.u1)}/vizdependencies`);
+  await page.locator('g.node', { hasText: 'tcpip' }).locator('circle').hover();
+  // hovering a package highlights its dependencies
+  assert.equal(await page.locator('path.edge.hot').count(), 6);
+  await shoot('vizdependencies');
+});
+
+test('"Reproduced by" tells same-input from other-input builds; the latter link to the compare page', async () => {
+  await page.goto(`${url}/job/${UNI}/build/${id(uni.u2)}`);
+  const section = page.locator('section.reproduced');
+  assert.match(await section.innerText(), /Reproduced by 1 build/);
+  const other = section.locator('li.other-input');
+  assert.match(await other.innerText(), /different input/);
+  await other.getByRole('link').click();
+  await page.waitForURL(`${url}/compare/${id(uni.u1)}/${id(uni.u2)}`);
+  // the changed source commit of the root package shows in its opam file diff
+  const diff = await page.locator('#opam-packages-opam-diff').innerText();
+  assert.match(diff, /dns-resolver\.dev/);
+  assert.match(diff, /-\s*src: "git\+https:\/\/git\.robur\.coop\/robur\/dns-resolver\.git#0123456789abcdef/);
+  assert.match(diff, /\+\s*src: "git\+https:\/\/git\.robur\.coop\/robur\/dns-resolver\.git#fedcba98/);
+  assert.match(await page.locator('ul.compare-counts').innerText(), /1 Opam packages with changes in their opam file/);
+  await shoot('compare-opam');
+  // the build page offers builder-web's comparisons
+  await page.goto(`${url}/job/${UNI}/build/${id(uni.u1)}`);
+  const cmp = await page.locator('section.comparisons').innerText();
+  assert.match(cmp, /Latest build/);
+  assert.match(cmp, /Later build with different output/);
+  await page.goto(`${url}/compare/${id(uni.u2)}/${id(uni.u3)}`);
+  assert.match(await page.locator('#opam-packages-version-diff').innerText(), /tcpip\.8\.2\.0->8\.3\.0/);
+});
+
+test('text artifacts open in the browser; the 404 page has the navigation and the search box', async () => {
+  const r = await page.goto(`${url}/job/${UNI}/build/${id(uni.u1)}/f/opam-switch`);
+  assert.equal(r?.headers()['content-type'], 'text/plain; charset=utf-8');
+  assert.match(await page.locator('body').innerText(), /x-mirage-opam-lock-location/);
+  await page.goto(`${url}/job/${UNI}/build/${id(uni.u1)}/f/build-environment`);
+  assert.match(await page.locator('body').innerText(), /SOURCE_DATE_EPOCH=1700000000/);
+  const missing = await page.goto(`${url}/no/such/page`);
+  assert.equal(missing?.status(), 404);
+  assert.match(await page.locator('main').innerText(), /This page does not exist/);
+  assert.equal(await page.locator('form.search input[name=sha256]').count(), 1);
+  assert.equal(await page.locator('header nav').getByRole('link', { name: 'Jobs' }).count(), 1);
+  await shoot('not-found');
+});
+
+test('failed builds filter by platform, and say so when there are none', async () => {
+  await page.goto(`${url}/failed-builds?platform=debian-12`);
+  assert.match(await page.locator('main').innerText(), /broken/);
+  await page.goto(`${url}/failed-builds?platform=freebsd-14`);
+  assert.match(await page.locator('h1').innerText(), /No failed builds to list/);
+  await shoot('failed-empty');
 });

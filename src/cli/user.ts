@@ -1,11 +1,12 @@
 // `builder user add|update|remove|disable|enable|list`: the upload accounts of the web frontend.
 import { BuilderError } from '../errors/builder-error.ts';
 import { openRoot } from '../web/open-root.ts';
-import { DEFAULT_DATA_DIR, parseFlags } from '../web/cli-flags.ts';
+import { DEFAULT_DATA_DIR, parseFlags, UsageError } from '../web/cli-flags.ts';
 import { UserStore } from '../web/users.ts';
 
 const usage = `usage: builder user [--dir=${DEFAULT_DATA_DIR}] COMMAND
-  add NAME [--restricted] [--password=SECRET]   password from --password, else the first line of stdin
+  add NAME [--unrestricted] [--password=SECRET]   restricted unless --unrestricted (as builder-db);
+                                                  password from --password, else the first line of stdin
   update NAME [--password=SECRET | --password-stdin] [--restricted | --unrestricted]
   remove NAME
   disable NAME
@@ -43,7 +44,9 @@ export default async function user(argv: string[]): Promise<number> {
     const users = new UserStore(root);
     switch (cmd) {
       case 'add':
-        await users.add(name!, f.values.get('password') ?? (await readStdinLine()), f.switches.has('restricted'));
+        // as builder-db's user-add: restricted unless --unrestricted (--restricted is accepted, and the default)
+        if (f.switches.has('restricted') && f.switches.has('unrestricted')) throw new UsageError('--restricted and --unrestricted exclude each other');
+        await users.add(name!, f.values.get('password') ?? (await readStdinLine()), !f.switches.has('unrestricted'));
         break;
       case 'update': {
         const password = f.values.get('password') ?? (f.switches.has('password-stdin') ? await readStdinLine() : undefined);
@@ -70,6 +73,10 @@ export default async function user(argv: string[]): Promise<number> {
     }
     return 0;
   } catch (e) {
+    if (e instanceof UsageError) {
+      process.stderr.write(`builder user: ${e.message}\n${usage}\n`);
+      return 2;
+    }
     if (!(e instanceof BuilderError)) throw e;
     process.stderr.write(`builder user: ${e.message}\n`);
     return 1;

@@ -30,6 +30,8 @@ export interface JobRecord {
   name: string;
   readme?: string;
   section: string;
+  /** the root package's synopsis from the latest opam switch export */
+  synopsis?: string;
   created: number;
 }
 

@@ -11,6 +11,7 @@ import { sectionOf, successful } from './build-record.ts';
 import { encodeConsole } from './console-blob.ts';
 import { webErrors } from '../errors/web-error.ts';
 import { defaultHasher, type Hasher } from './hasher.ts';
+import { jobFacts, readmeSection, type JobFacts } from './job-facts.ts';
 
 const MAX = Number.MAX_SAFE_INTEGER;
 // plain msgpack maps, no shared record structures, as the server's store: safe with aborted
@@ -82,9 +83,11 @@ export class BuildStore {
     const artifacts: ArtifactRef[] = [];
     const extraFiles: ArtifactRef[] = [];
     let readme: string | undefined;
+    let facts: JobFacts = {};
     exec.files.forEach((f, i) => {
       const ref = { path: f.path, sha256: hashes[i]!, size: f.data.length };
       if (f.path === 'README.md') readme = Buffer.from(f.data).toString('utf8');
+      if (f.path === 'opam-switch') facts = jobFacts(Buffer.from(f.data).toString('utf8'));
       (isSkipped(f.path) ? extraFiles : artifacts).push(ref);
     });
     const bins = artifacts.filter((a) => a.path.startsWith('bin/'));
@@ -114,21 +117,23 @@ export class BuildStore {
       for (const [sha, data] of blobs) await this.artifacts.put(sha, data);
       this.root.transactionSync(() => {
         if (this.builds.get(uuid)) throw webErrors.duplicateBuild(uuid);
-        this.insert(build, [...blobs.keys()], readme);
+        this.insert(build, [...blobs.keys()], readme, facts);
       });
       return build;
     });
   }
 
-  private insert(b: BuildRecord, blobShas: string[], readme: string | undefined): void {
+  private insert(b: BuildRecord, blobShas: string[], readme: string | undefined, facts: JobFacts = {}): void {
     this.builds.putSync(b.uuid, b);
     const job = this.jobs.get(b.job);
-    if (!job || readme !== undefined) {
+    if (!job || readme !== undefined || facts.section !== undefined || facts.synopsis !== undefined) {
       const text = readme ?? job?.readme;
+      const synopsis = facts.synopsis ?? job?.synopsis;
       this.jobs.putSync(b.job, {
         name: b.job,
         ...(text !== undefined ? { readme: text } : {}),
-        section: sectionOf(text),
+        section: readmeSection(text) ?? facts.section ?? (job && job.section !== 'Uncategorized' ? job.section : sectionOf(text)),
+        ...(synopsis !== undefined ? { synopsis } : {}),
         created: job?.created ?? b.start,
       });
     }
@@ -244,12 +249,40 @@ export class BuildStore {
     return { ...(previous ? { previous } : {}), ...(next ? { next } : {}) };
   }
 
-  failedBuilds(start: number, count: number): BuildRecord[] {
+  /** builder-web's comparisons: the nearest earlier and later successful build on the same platform whose main binary differs. */
+  differentOutputNeighbours(b: BuildRecord): { previous?: BuildRecord; next?: BuildRecord } {
+    const find = (reverse: boolean) => {
+      const range = reverse
+        ? this.byJob.getKeys({ start: [b.job, b.start, b.uuid], end: [b.job, -MAX], reverse: true })
+        : this.byJob.getKeys({ start: [b.job, b.start, b.uuid], end: [b.job, MAX] });
+      for (const key of range) {
+        if (key[2] === b.uuid) continue;
+        const o = this.builds.get(key[2] as string);
+        if (o && !o.deleted && o.platform === b.platform && o.mainBinary && o.mainBinary.sha256 !== b.mainBinary?.sha256) return o;
+      }
+      return undefined;
+    };
+    const previous = find(true);
+    const next = find(false);
+    return { ...(previous ? { previous } : {}), ...(next ? { next } : {}) };
+  }
+
+  /** Failed builds, newest first; with a platform, only those of that platform (`start` counts those). */
+  failedBuilds(start: number, count: number, platform?: string): BuildRecord[] {
     const out: BuildRecord[] = [];
-    const range = this.failed.getKeys({ start: [MAX], end: [-MAX], reverse: true, offset: start, limit: count });
+    const range = platform
+      ? this.failed.getKeys({ start: [MAX], end: [-MAX], reverse: true })
+      : this.failed.getKeys({ start: [MAX], end: [-MAX], reverse: true, offset: start, limit: count });
+    let skip = platform ? start : 0;
     for (const key of range) {
       const b = this.builds.get(key[1] as string);
-      if (b) out.push(b);
+      if (!b || (platform && b.platform !== platform)) continue;
+      if (skip > 0) {
+        skip--;
+        continue;
+      }
+      out.push(b);
+      if (out.length >= count) break;
     }
     return out;
   }

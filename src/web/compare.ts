@@ -1,5 +1,7 @@
 // The differences /compare shows: build-environment (KEY=VALUE), system-packages (name=version or
-// name-version) and the packages installed in an opam switch export.
+// name-version) and the opam switch exports (packages, their opam files, duniverse directories).
+import { unifiedDiff } from './line-diff.ts';
+import { duniverseDirs, parseOpamSwitchExport, type OpamSwitch } from './opam-switch.ts';
 
 export interface Diff {
   added: { name: string; value: string }[];
@@ -35,17 +37,9 @@ export function parseSystemPackages(text: string): Map<string, string> {
   return m;
 }
 
-/** The `installed: [ "name.version" ... ]` list of an opam switch export. */
+/** name -> version of the packages installed in an opam switch export. */
 export function parseOpamSwitch(text: string): Map<string, string> {
-  const m = new Map<string, string>();
-  const block = text.match(/^installed\s*:\s*\[([^\]]*)\]/m);
-  if (!block) return m;
-  for (const [, pkg] of block[1]!.matchAll(/"([^"]+)"/g)) {
-    const dot = pkg!.indexOf('.');
-    if (dot > 0) m.set(pkg!.slice(0, dot), pkg!.slice(dot + 1));
-    else m.set(pkg!, '');
-  }
-  return m;
+  return new Map([...parseOpamSwitchExport(text).installed.values()].map((p) => [p.name, p.version]));
 }
 
 export function diffMaps(a: Map<string, string>, b: Map<string, string>): Diff {
@@ -58,4 +52,75 @@ export function diffMaps(a: Map<string, string>, b: Map<string, string>): Diff {
   for (const [name, value] of b) if (!a.has(name)) d.added.push({ name, value });
   for (const list of [d.added, d.removed, d.changed]) list.sort((x, y) => (x.name < y.name ? -1 : x.name > y.name ? 1 : 0));
   return d;
+}
+
+export interface OpamFileDiff {
+  /** name.version */
+  package: string;
+  diff: string;
+}
+
+export interface DuniverseDiff {
+  removed: { dir: string; url: string }[];
+  added: { dir: string; url: string }[];
+  changed: { dir: string; urlLeft: string; urlRight?: string; hashes: { left?: string; right?: string }[] }[];
+}
+
+export interface OpamComparison {
+  packages: Diff;
+  /** packages of the same version in both whose opam files differ (a changed source URL or commit) */
+  opamFiles: OpamFileDiff[];
+  /** undefined when neither root package lists duniverse directories */
+  duniverse?: DuniverseDiff;
+}
+
+const normalized = (text: string) =>
+  text
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l)
+    .join('\n');
+
+function duniverseDiff(left: OpamSwitch, right: OpamSwitch): DuniverseDiff | undefined {
+  const l = duniverseDirs(left);
+  const r = duniverseDirs(right);
+  if (!l && !r) return undefined;
+  const a = l ?? new Map();
+  const b = r ?? new Map();
+  const d: DuniverseDiff = { removed: [], added: [], changed: [] };
+  for (const [dir, x] of a) {
+    const y = b.get(dir);
+    if (!y) {
+      d.removed.push({ dir, url: x.url });
+      continue;
+    }
+    const kinds = new Set([...x.hashes, ...y.hashes].map((h: string) => h.split('=')[0]!));
+    const hashes: { left?: string; right?: string }[] = [];
+    for (const k of kinds) {
+      const hl = x.hashes.find((h: string) => h.startsWith(k + '='));
+      const hr = y.hashes.find((h: string) => h.startsWith(k + '='));
+      if (hl !== hr) hashes.push({ ...(hl ? { left: hl } : {}), ...(hr ? { right: hr } : {}) });
+    }
+    if (x.url !== y.url || hashes.length > 0) d.changed.push({ dir, urlLeft: x.url, ...(x.url !== y.url ? { urlRight: y.url } : {}), hashes });
+  }
+  for (const [dir, y] of b) if (!a.has(dir)) d.added.push({ dir, url: y.url });
+  for (const list of [d.removed, d.added, d.changed]) list.sort((p, q) => (p.dir < q.dir ? -1 : p.dir > q.dir ? 1 : 0));
+  return d;
+}
+
+/** Two opam switch exports compared as builder-web does. */
+export function compareOpamSwitches(leftText: string, rightText: string): OpamComparison {
+  const left = parseOpamSwitchExport(leftText);
+  const right = parseOpamSwitchExport(rightText);
+  const versions = (s: OpamSwitch) => new Map([...s.installed.values()].map((p) => [p.name, p.version]));
+  const opamFiles: OpamFileDiff[] = [];
+  for (const [name, p] of left.installed) {
+    const q = right.installed.get(name);
+    if (!q || q.version !== p.version || !p.opam || !q.opam) continue;
+    if (normalized(p.opam.text) === normalized(q.opam.text)) continue;
+    opamFiles.push({ package: `${name}.${p.version}`, diff: unifiedDiff(p.opam.text, q.opam.text, `left/${name}/opam`, `right/${name}/opam`) });
+  }
+  opamFiles.sort((x, y) => (x.package < y.package ? -1 : x.package > y.package ? 1 : 0));
+  const duniverse = duniverseDiff(left, right);
+  return { packages: diffMaps(versions(left), versions(right)), opamFiles, ...(duniverse ? { duniverse } : {}) };
 }

@@ -5,6 +5,7 @@ import type { BuildRecord } from './build-record.ts';
 import { buildStoreFor } from './build-store.ts';
 import type { Hasher } from './hasher.ts';
 import { runUploadHooks, type HookRun } from './upload-hooks.ts';
+import { vizCacheFor } from './viz-cache.ts';
 
 export interface RecordBuildOptions {
   root: RootDatabase;
@@ -20,6 +21,8 @@ export interface RecordedBuild {
   build: BuildRecord;
   /** The upload hooks, run after the build is stored; resolves when they are done. */
   hooks: Promise<HookRun[]>;
+  /** The visualizations, computed in the background after the build is stored; never rejects. */
+  visualizations: Promise<void>;
 }
 
 /** Stores a finished job; throws WebError ERR_WEB_DUPLICATE_BUILD (409) when its uuid is known. */
@@ -32,5 +35,6 @@ export async function recordBuild(exec: Exec, opts: RecordBuildOptions): Promise
         return runs;
       })
     : Promise.resolve([]);
-  return { build, hooks };
+  const visualizations = vizCacheFor(store).prepare(build, opts.log);
+  return { build, hooks, visualizations };
 }

@@ -2,23 +2,25 @@
 import type { BuildRecord } from './build-record.ts';
 import { resultText, successful } from './build-record.ts';
 import type { BuildStore } from './build-store.ts';
-import { enc, encPath, h, hash, page, size, time, type Html } from './html.ts';
+import { enc, encPath, h, hash, page, raw, size, time, type Html } from './html.ts';
+import { readmeHtml } from './markdown.ts';
 
 export const INDEX_MAX_AGE_MS = 30 * 24 * 3600 * 1000;
 
 export interface IndexData {
-  sections: { section: string; jobs: { name: string; latest: BuildRecord[] }[] }[];
+  sections: { section: string; jobs: { name: string; synopsis?: string; latest: BuildRecord[] }[] }[];
 }
 
 export function indexData(store: BuildStore, now: number, maxAgeMs?: number): IndexData {
-  const sections = new Map<string, { name: string; latest: BuildRecord[] }[]>();
+  const sections = new Map<string, IndexData['sections'][number]['jobs']>();
   for (const name of store.jobNames()) {
     const job = store.job(name)!;
     let latest = store.latestPerPlatform(name);
-    if (maxAgeMs !== undefined) latest = latest.filter((b) => now - b.start <= maxAgeMs);
+    // as builder-web's --expired-jobs: a job whose latest successful build finished longer ago is inactive
+    if (maxAgeMs !== undefined) latest = latest.filter((b) => now - b.finish <= maxAgeMs);
     if (latest.length === 0) continue;
     const list = sections.get(job.section) ?? [];
-    list.push({ name, latest });
+    list.push({ name, ...(job.synopsis ? { synopsis: job.synopsis } : {}), latest });
     sections.set(job.section, list);
   }
   return {
@@ -32,40 +34,47 @@ export function buildLink(b: BuildRecord): string {
   return `/job/${enc(b.job)}/build/${b.uuid}`;
 }
 
-function mainBinaryCell(b: BuildRecord): Html {
-  const m = b.mainBinary!;
-  return h`<a href="${buildLink(b)}/f/${encPath(m.path)}">${m.path.replace(/^bin\//, '')}</a> <span class="size">${size(m.size)}</span> ${hash(m.sha256)}`;
+/** builder-web's artifact line: "Download NAME (SIZE)" and the hash under it. */
+export function downloadLink(b: BuildRecord, a: { path: string; size: number; sha256: string }, basename = true): Html {
+  return h`<a class="download" href="${buildLink(b)}/f/${encPath(a.path)}">Download ${basename ? a.path.split('/').pop() : a.path}</a> <span class="size">(${size(a.size)})</span><br>${hash(a.sha256)}`;
 }
 
-export function indexPage(data: IndexData, all: boolean): string {
+export function indexPage(data: IndexData, all: boolean, maxAgeDays?: number): string {
   const sections = data.sections.map(
-    (s) => h`<section><h2>${s.section}</h2>
-<table class="cards"><thead><tr><th>Job</th><th>Platform</th><th>Built</th><th>Main binary</th></tr></thead><tbody>
+    (s) => h`<section class="index-section"><h2>${s.section}</h2>
+<table class="cards jobs"><thead><tr><th>Job</th><th>Platform</th><th>Built</th><th>Main binary</th></tr></thead><tbody>
 ${s.jobs.flatMap((j) =>
   j.latest.map(
-    (b) => h`<tr><td data-label="Job"><a href="/job/${enc(j.name)}">${j.name}</a></td><td data-label="Platform">${b.platform}</td>
-<td data-label="Built"><a href="${buildLink(b)}">${time(b.start)}</a></td><td data-label="Main binary">${mainBinaryCell(b)}</td></tr>`,
+    (b, i) => h`<tr${i === 0 ? h` class="job-first"` : h``}><td data-label="Job">${i === 0 ? h`<a class="job" href="/job/${enc(j.name)}">${j.name}</a>${j.synopsis ? h`<div class="synopsis">${j.synopsis}</div>` : h``}` : h``}</td>
+<td data-label="Platform"><a href="/job/${enc(j.name)}?platform=${enc(b.platform)}">${b.platform}</a></td>
+<td data-label="Built"><a href="${buildLink(b)}">${time(b.start)}</a></td><td data-label="Main binary">${downloadLink(b, b.mainBinary!)}</td></tr>`,
   ),
 )}
 </tbody></table></section>`,
   );
   const intro = all
-    ? h`<p>Every job with a successful build.</p>`
-    : h`<p>Jobs with a successful build in the last 30 days; <a href="/all-builds">all jobs</a>.</p>`;
+    ? h`<p>Every job with a successful build. <a href="/">Active jobs</a>.</p>`
+    : h`<p>Jobs with a successful build in the last ${maxAgeDays ?? 30} days; <a href="/all-builds">all jobs</a>.</p>`;
   const empty = data.sections.length === 0 ? h`<p class="empty">No builds yet.</p>` : h``;
-  return page(all ? 'All builds' : 'Jobs', h`<h1>${all ? 'All builds' : 'Jobs'}</h1>${intro}${empty}${sections}`);
+  const latest = h`<p>A persistent link to the latest successful build of a job: <code>/job/NAME/build/latest/</code>. <a href="/failed-builds">Latest failed builds</a>.</p>`;
+  return page(all ? 'All builds' : 'Jobs', h`<h1>${all ? 'All builds' : 'Jobs'}</h1>${intro}${latest}${empty}${sections}`);
 }
 
-export function failedPage(builds: BuildRecord[], start: number, count: number): string {
+export function failedPage(builds: BuildRecord[], start: number, count: number, platform?: string): string {
   const rows = builds.map(
-    (b) => h`<tr><td data-label="Job"><a href="/job/${enc(b.job)}">${b.job}</a></td><td data-label="Platform">${b.platform}</td>
+    (b) => h`<tr><td data-label="Job"><a href="/job/${enc(b.job)}">${b.job}</a></td><td data-label="Platform"><a href="/failed-builds?platform=${enc(b.platform)}">${b.platform}</a></td>
 <td data-label="Started"><a href="${buildLink(b)}">${time(b.start)}</a></td><td data-label="Result">${resultText(b.result)}</td></tr>`,
   );
-  const prev = start > 0 ? h`<a href="/failed-builds?start=${Math.max(0, start - count)}&amp;count=${count}">newer</a>` : h``;
-  const next = builds.length === count ? h`<a href="/failed-builds?start=${start + count}&amp;count=${count}">older</a>` : h``;
+  const q = (s: number) => `/failed-builds?start=${s}&count=${count}${platform ? `&platform=${enc(platform)}` : ''}`;
+  const prev = start > 0 ? h`<a href="${q(Math.max(0, start - count))}">newer</a>` : h``;
+  const next = builds.length === count ? h`<a href="${q(start + count)}">older</a>` : h``;
+  const title = platform ? `Failed builds on ${platform}` : 'Failed builds';
+  if (builds.length === 0) {
+    return page(title, h`<h1>No failed builds to list</h1>${platform ? h`<p>On ${platform}. <a href="/failed-builds">All platforms</a>.</p>` : h``}<p class="pager">${prev}</p>`);
+  }
   return page(
-    'Failed builds',
-    h`<h1>Failed builds</h1><table class="cards"><thead><tr><th>Job</th><th>Platform</th><th>Started</th><th>Result</th></tr></thead>
+    title,
+    h`<h1>${title}</h1>${platform ? h`<p><a href="/failed-builds">All platforms</a></p>` : h``}<table class="cards"><thead><tr><th>Job</th><th>Platform</th><th>Started</th><th>Result</th></tr></thead>
 <tbody>${rows}</tbody></table><p class="pager">${prev} ${next}</p>`,
   );
 }
@@ -103,22 +112,25 @@ export function jobData(store: BuildStore, job: string, platform: string | undef
 }
 
 export function jobPage(d: JobData): string {
-  const filter = d.platforms.length > 1
-    ? h`<p class="platforms">Platform: <a href="?">all</a> ${d.platforms.map((p) => h`<a href="?platform=${enc(p)}"${p === d.platform ? h` aria-current="true"` : h``}>${p}</a> `)}</p>`
+  const q = d.platform ? `?platform=${enc(d.platform)}` : '';
+  const filter = d.platforms.length > 1 || d.platform
+    ? h`<p class="platforms">Platform: <a href="/job/${enc(d.job)}${d.failed ? '/failed' : ''}"${d.platform ? h`` : h` aria-current="true"`}>all</a> ${d.platforms.map((p) => h`<a href="/job/${enc(d.job)}${d.failed ? '/failed' : ''}?platform=${enc(p)}"${p === d.platform ? h` aria-current="true"` : h``}>${p}</a> `)}</p>`
     : h``;
-  const readme = d.readme !== undefined ? h`<section class="readme"><h2>README</h2><pre>${d.readme}</pre></section>` : h``;
+  const readme = d.readme !== undefined
+    ? h`<section class="readme" id="readme"><h2>README</h2><article class="markdown">${raw(readmeHtml(d.readme))}</article><p><a href="#builds">Skip to builds</a></p></section>`
+    : h``;
   const binaries = d.binaries.map(
-    (g) => h`<li class="binary"><div><strong>${g.path}</strong> <span class="size">${size(g.size)}</span></div><div>${hash(g.sha256)}</div>
+    (g) => h`<li class="binary"><div>${downloadLink(g.builds[0]!, g)}</div>
 <ul>${g.builds.map((b) => h`<li><a href="${buildLink(b)}">${time(b.start)}</a> on ${b.platform}</li>`)}</ul></li>`,
   );
   const failed = d.failed
-    ? h`<section><h2>Failed builds</h2><ul>${d.failed.map(
+    ? h`<section><h2>Failed builds</h2>${d.failed.length === 0 ? h`<p class="empty">None.</p>` : h``}<ul>${d.failed.map(
         (b) => h`<li><a href="${buildLink(b)}">${time(b.start)}</a> on ${b.platform}: ${resultText(b.result)}</li>`,
-      )}</ul></section>`
-    : h`<p><a href="/job/${enc(d.job)}/failed">Include failed builds</a></p>`;
+      )}</ul><p>Excluding failed builds <a href="/job/${enc(d.job)}${q}">here</a>.</p></section>`
+    : h`<p>Including failed builds <a href="/job/${enc(d.job)}/failed${q}">here</a>.</p>`;
   return page(
-    d.job,
-    h`<h1>Job ${d.job}</h1>${filter}${readme}<section><h2>Builds</h2>
+    `Job ${d.job}${d.platform ? ` on ${d.platform}` : ''}`,
+    h`<h1>Job ${d.job}${d.platform ? h` on ${d.platform}` : h``}</h1>${filter}${readme}<section id="builds"><h2>Builds</h2>
 ${d.binaries.length === 0 ? h`<p class="empty">No successful build.</p>` : h`<ul class="binaries">${binaries}</ul>`}</section>${failed}`,
   );
 }

@@ -24,6 +24,11 @@ import { UserStore } from './users.ts';
 import { buildData, buildPage, compareData, comparePage } from './view-build.ts';
 import { failedPage, INDEX_MAX_AGE_MS, indexData, indexPage, jobData, jobPage } from './view-jobs.ts';
 import { liveJobPage, livePage } from './view-live.ts';
+import { buildJson, compareJson, indexJson, jobJson } from './view-json.ts';
+import { servedAs } from './content-type.ts';
+import { vizCacheFor } from './viz-cache.ts';
+import { errorPage, ROBOTS_TXT } from './view-errors.ts';
+import { binaryName, manualBuild, readLimited } from './upload-binary.ts';
 
 export interface WebServerOptions {
   host?: string;
@@ -36,6 +41,8 @@ export interface WebServerOptions {
   clock?: Clock;
   hasher?: Hasher;
   log?: (line: string) => void;
+  /** builder-web's --expired-jobs: days after which a job without a successful build leaves `/`; 0: never (default 30) */
+  expiredJobsDays?: number;
 }
 
 export interface WebServer {
@@ -59,9 +66,9 @@ function send(res: ServerResponse, status: number, body: string | Buffer, type: 
   res.end(body);
 }
 
-/** JSON of the data when asked for, else its page; the data is computed once either way. */
-function reply<T>(c: Ctx, data: T, html: (data: T) => string): void {
-  if (c.json) send(c.res, 200, JSON.stringify(data), 'application/json');
+/** JSON of the data when asked for (builder-web's shape when `json` is given), else its page; the data is computed once either way. */
+function reply<T>(c: Ctx, data: T, html: (data: T) => string, json?: (data: T) => unknown): void {
+  if (c.json) send(c.res, 200, JSON.stringify(json ? json(data) : data), 'application/json');
   else send(c.res, 200, html(data), 'text/html; charset=utf-8');
 }
 
@@ -79,6 +86,10 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
     'style.css': { body: await readFile(join(STATIC_DIR, 'style.css')), type: 'text/css; charset=utf-8' },
     'app.js': { body: await readFile(join(STATIC_DIR, 'app.js')), type: 'text/javascript; charset=utf-8' },
   };
+
+  const viz = vizCacheFor(store);
+  const expiredDays = opts.expiredJobsDays ?? INDEX_MAX_AGE_MS / 86_400_000;
+  const maxAgeMs = expiredDays > 0 ? expiredDays * 86_400_000 : undefined;
 
   const buildOf = (job: string, uuid: string): BuildRecord => {
     const b = UUID.test(uuid) ? store.build(uuid) : undefined;
@@ -120,15 +131,26 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
 
   const buildRoute = async (c: Ctx, b: BuildRecord, rest: string[]) => {
     const [what, ...tail] = rest;
-    if (what === undefined) return reply(c, buildData(store, b, opts.live?.lifecycle(b.uuid)), buildPage);
+    if (what === undefined) return reply(c, buildData(store, b, opts.live?.lifecycle(b.uuid), viz.applies(b)), buildPage, buildJson);
     switch (what) {
       case 'f': {
         const path = tail.join('/');
         const a = b.artifacts.find((x) => x.path === path);
         if (!a) throw webErrors.notFound(`file ${path}`);
-        return serveBlob(c, a.sha256, 'application/octet-stream', {
+        // text opens in the browser; binaries download
+        const as = servedAs(path);
+        return serveBlob(c, a.sha256, as.type, as.inline ? {} : {
           'Content-Disposition': `attachment; filename="${(path.split('/').pop() ?? 'file').replace(/["\\\r\n]/g, '_')}"`,
         });
+      }
+      case 'vizdependencies':
+      case 'viztreemap': {
+        if (tail.length) break;
+        const html = await viz.html(b, what === 'vizdependencies' ? 'dependencies' : 'treemap').catch(() => {
+          throw webErrors.notFound('the visualization (its input was removed by retention)');
+        });
+        if (html === undefined) throw webErrors.notFound(what === 'vizdependencies' ? 'an opam-switch file in this build' : 'a main binary in this build');
+        return send(c.res, 200, html, 'text/html; charset=utf-8');
       }
       case 'main-binary':
         if (!b.mainBinary) throw webErrors.notFound('main binary');
@@ -163,7 +185,7 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
     if (rest.length === 0 || (rest.length === 1 && rest[0] === 'failed')) {
       const d = jobData(store, job, platform, rest[0] === 'failed');
       if (!d) throw webErrors.notFound(`job ${job}`);
-      return reply(c, d, jobPage);
+      return reply(c, d, jobPage, jobJson);
     }
     if (rest[0] !== 'build' || rest.length < 2) throw webErrors.notFound(c.url.pathname);
     if (rest[1] === 'latest') {
@@ -233,6 +255,21 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
     c.res.end();
   };
 
+  const uploadBinary = async (c: Ctx, job: string, platform: string) => {
+    const user = await authenticate(users, c.req);
+    if (!users.mayUpload(user, job, store.job(job) !== undefined)) throw webErrors.forbiddenJob(user.name, job);
+    const name = binaryName(job, c.url.searchParams.get('binary_name'));
+    const data = await readLimited(c.req, limit);
+    await recordBuild(manualBuild(job, platform, name, data, new Date(clock.now())), {
+      root: opts.root,
+      dataDir: opts.dataDir,
+      ...(opts.configDir ? { configDir: opts.configDir } : {}),
+      log,
+    });
+    c.res.writeHead(201, { 'Content-Length': '0' });
+    c.res.end();
+  };
+
   const route = async (c: Ctx) => {
     const segs = c.url.pathname.split('/').slice(1).map((s) => decodeURIComponent(s));
     if (segs[segs.length - 1] === '' && segs.length > 1) segs.pop();
@@ -241,18 +278,26 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
       if (method !== 'POST') return send(c.res, 405, 'POST only\n', 'text/plain', { Allow: 'POST' });
       return upload(c);
     }
+    if (segs[0] === 'job' && segs[1] && segs[2] === 'platform' && segs[3] && segs[4] === 'upload' && segs.length === 5) {
+      if (method !== 'POST') return send(c.res, 405, 'POST only\n', 'text/plain', { Allow: 'POST' });
+      return uploadBinary(c, segs[1], segs[3]);
+    }
     if (method !== 'GET' && method !== 'HEAD') return send(c.res, 405, 'GET only\n', 'text/plain', { Allow: 'GET, HEAD' });
     const now = clock.now();
     switch (segs[0]) {
       case '':
-        return reply(c, indexData(store, now, INDEX_MAX_AGE_MS), (d) => indexPage(d, false));
+        if (segs.length > 1) break;
+        return reply(c, indexData(store, now, maxAgeMs), (d) => indexPage(d, false, expiredDays), indexJson);
       case 'all-builds':
-        return reply(c, indexData(store, now), (d) => indexPage(d, true));
+        return reply(c, indexData(store, now), (d) => indexPage(d, true), indexJson);
+      case 'robots.txt':
+        return send(c.res, 200, ROBOTS_TXT, 'text/plain; charset=utf-8');
       case 'failed-builds': {
         const start = Math.max(0, Number.parseInt(c.url.searchParams.get('start') ?? '0', 10) || 0);
-        const count = Math.min(500, Math.max(1, Number.parseInt(c.url.searchParams.get('count') ?? '10', 10) || 10));
-        const builds = store.failedBuilds(start, count);
-        return reply(c, builds, () => failedPage(builds, start, count));
+        const count = Math.min(500, Math.max(1, Number.parseInt(c.url.searchParams.get('count') ?? '20', 10) || 20));
+        const platform = c.url.searchParams.get('platform') || undefined;
+        const builds = store.failedBuilds(start, count, platform);
+        return reply(c, builds, () => failedPage(builds, start, count, platform));
       }
       case 'job':
         if (segs.length >= 2 && segs[1]) return jobRoute(c, segs[1], segs.slice(2));
@@ -268,7 +313,7 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
         const [a, b] = [segs[1] ?? '', segs[2] ?? ''].map((u) => (UUID.test(u) ? store.build(u) : undefined));
         if (!a || !b || segs.length !== 3) throw webErrors.notFound('both builds');
         const d = await compareData(store, a, b);
-        return reply(c, d, comparePage);
+        return reply(c, d, comparePage, compareJson);
       }
       case 'live':
         return liveRoute(c, segs.slice(1));
@@ -298,6 +343,7 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
         if (err.code === 'ERR_WEB_UNAUTHORIZED') headers['WWW-Authenticate'] = 'Basic realm="builder-web"';
         if (err.status === 413 || (req.method === 'POST' && !req.complete)) headers['Connection'] = 'close';
         if (c.json) send(res, err.status, JSON.stringify({ error: err.code, message: err.message }), 'application/json', headers);
+        else if (err.status === 404 && (req.method === 'GET' || req.method === 'HEAD')) send(res, 404, errorPage(404, url.pathname, err.message), 'text/html; charset=utf-8', headers);
         else send(res, err.status, err.message + '\n', 'text/plain; charset=utf-8', headers);
         return;
       }

@@ -1,0 +1,81 @@
+// The visualizations of a build, computed once per input and cached as HTML files under
+// <dataDir>/_cache/viz/: the dependency graph per opam-switch hash, the treemap per binary hash.
+// recordBuild starts them in the background after an upload; a request for one still being
+// computed waits for that same computation.
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import type { ArtifactRef, BuildRecord } from './build-record.ts';
+import type { BuildStore } from './build-store.ts';
+import { elfSymbols } from './elf-symbols.ts';
+import { dependenciesHtml } from './viz-dependencies.ts';
+import { treemapHtml } from './viz-treemap.ts';
+
+export type VizKind = 'dependencies' | 'treemap';
+
+/** Bumped when the pages change, so old cached pages are not served. */
+const VERSION = 'v1';
+
+export class VizCache {
+  readonly dir: string;
+  private readonly inflight = new Map<string, Promise<string>>();
+
+  constructor(private readonly store: BuildStore) {
+    this.dir = join(store.dataDir, '_cache', 'viz');
+  }
+
+  /** The artifact a visualization is made from: opam-switch; a `*.debug` binary (unstripped), else the main binary. */
+  source(b: BuildRecord, kind: VizKind): ArtifactRef | undefined {
+    if (kind === 'dependencies') return b.artifacts.find((a) => a.path === 'opam-switch');
+    return b.artifacts.find((a) => a.path.endsWith('.debug')) ?? b.mainBinary;
+  }
+
+  applies(b: BuildRecord): { dependencies: boolean; treemap: boolean } {
+    return { dependencies: this.source(b, 'dependencies') !== undefined, treemap: this.source(b, 'treemap') !== undefined };
+  }
+
+  /** The page, from the cache or computed now (once, however many ask); undefined when it does not apply. */
+  async html(b: BuildRecord, kind: VizKind): Promise<string | undefined> {
+    const src = this.source(b, kind);
+    if (!src) return undefined;
+    const file = join(this.dir, `${kind}-${VERSION}-${src.sha256}.html`);
+    const cached = await readFile(file, 'utf8').catch(() => undefined);
+    if (cached !== undefined) return cached;
+    let run = this.inflight.get(file);
+    if (!run) {
+      run = this.compute(kind, src, file).finally(() => this.inflight.delete(file));
+      this.inflight.set(file, run);
+    }
+    return run;
+  }
+
+  /** Computes both in the background (after an upload); failures are reported, never thrown. */
+  prepare(b: BuildRecord, log?: (line: string) => void): Promise<void> {
+    return new Promise<void>((resolve) => setImmediate(resolve))
+      .then(async () => {
+        for (const kind of ['dependencies', 'treemap'] as const) await this.html(b, kind);
+      })
+      .catch((e: unknown) => log?.(`visualizations of ${b.uuid}: ${e instanceof Error ? e.message : String(e)}`));
+  }
+
+  private async compute(kind: VizKind, src: ArtifactRef, file: string): Promise<string> {
+    const data = await this.store.readBlob(src.sha256);
+    const html = kind === 'dependencies' ? dependenciesHtml('Opam dependencies', data.toString('utf8')) : treemapHtml(`Binary dissection of ${src.path.split('/').pop()}`, elfSymbols(data));
+    await mkdir(this.dir, { recursive: true });
+    const tmp = `${file}.${randomBytes(6).toString('hex')}.tmp`;
+    await writeFile(tmp, html);
+    await rename(tmp, file);
+    return html;
+  }
+}
+
+const caches = new WeakMap<BuildStore, VizCache>();
+
+export function vizCacheFor(store: BuildStore): VizCache {
+  let c = caches.get(store);
+  if (!c) {
+    c = new VizCache(store);
+    caches.set(store, c);
+  }
+  return c;
+}

@@ -1,0 +1,110 @@
+// A build as robur's unikernel builds upload it: a real ELF binary with a symbol table (compiled
+// here with gcc, freestanding, with OCaml-style module symbols), an `opam switch export` with the
+// root package's opam file (synopsis, depends, url, x-mirage-opam-lock-location), the build
+// environment, the system packages and a README.
+import { execFile } from 'node:child_process';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+
+const run = promisify(execFile);
+
+/** Functions and tables named as OCaml and solo5 name them, of different sizes. */
+function source(): string {
+  const fns: string[] = [];
+  const mods: [string, number][] = [
+    ['camlMirage_crypto__Cipher_block__encrypt', 40],
+    ['camlMirage_crypto__Hash__digest', 25],
+    ['camlTcpip__Tcp_input__input', 30],
+    ['camlTcpip__Ipv4__write', 12],
+    ['camlStdlib__List__map', 8],
+    ['camlStdlib__Hashtbl__add', 10],
+    ['camlUnikernel__start', 6],
+    ['solo5_console_write', 5],
+    ['solo5_net_read', 4],
+  ];
+  mods.forEach(([name, n], i) => {
+    const body = Array.from({ length: n }, (_, k) => `  x = x * ${k + 3} + ${i + 1}; if (x > ${1000 + k}) x ^= ${k + 7};`).join('\n');
+    fns.push(`long ${name}_${100 + i}(long x) {\n${body}\n  return x;\n}`);
+  });
+  const tables = `long camlMirage_crypto__Tables_data[512] = {1};\nchar camlTcpip__Buffers_data[2048] = {1};`;
+  const start = `void _start(void) { long v = 1;\n${mods.map(([name], i) => `  v += ${name}_${100 + i}(v);`).join('\n')}\n  for (;;) { __asm__ volatile("" :: "r"(v)); } }`;
+  return `${tables}\n${fns.join('\n')}\n${start}\n`;
+}
+
+/** A freestanding static ELF binary with its symbol table (not stripped). */
+export async function compileUnikernel(): Promise<Uint8Array> {
+  const dir = await mkdtemp(join(tmpdir(), 'builder-elf-'));
+  try {
+    await writeFile(join(dir, 'unikernel.c'), source());
+    await run('gcc', ['-O0', '-static', '-nostdlib', '-ffreestanding', '-fno-pie', '-no-pie', '-o', join(dir, 'unikernel.hvt'), join(dir, 'unikernel.c')]);
+    return new Uint8Array(await readFile(join(dir, 'unikernel.hvt')));
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+const PACKAGES: [string, string, string[]][] = [
+  ['ocaml', '4.14.2', []],
+  ['dune', '3.16.0', ['ocaml']],
+  ['fmt', '0.9.0', ['ocaml', 'dune']],
+  ['logs', '0.7.0', ['ocaml', 'fmt']],
+  ['cstruct', '6.2.0', ['ocaml', 'dune', 'fmt']],
+  ['mirage-crypto', '1.1.0', ['ocaml', 'dune', 'cstruct']],
+  ['tcpip', '8.2.0', ['ocaml', 'dune', 'cstruct', 'logs', 'mirage-crypto', 'lwt']],
+  ['lwt', '5.7.0', ['ocaml', 'dune']],
+  ['mirage', '4.8.1', ['ocaml', 'dune', 'fmt', 'logs']],
+  ['mirage-solo5', '0.9.0', ['ocaml', 'lwt', 'cstruct']],
+  ['metrics', '0.4.1', ['ocaml', 'dune', 'fmt']],
+];
+
+export interface SwitchVariant {
+  /** the source of the root package (a git URL with the commit) */
+  src?: string;
+  /** the tcpip version */
+  tcpip?: string;
+  /** add metrics-influx (the "with metrics" section) */
+  metrics?: boolean;
+}
+
+/** An `opam switch export --full --freeze` of a unikernel named `job`. */
+export function opamSwitch(job: string, v: SwitchVariant = {}): string {
+  const pkgs = PACKAGES.map(([n, ver, deps]) => [n, n === 'tcpip' && v.tcpip ? v.tcpip : ver, deps] as [string, string, string[]]);
+  if (v.metrics) pkgs.push(['metrics-influx', '0.4.1', ['ocaml', 'metrics']]);
+  const root: [string, string, string[]] = [job, 'dev', ['mirage', 'mirage-solo5', 'tcpip', 'mirage-crypto', 'logs', 'lwt']];
+  const all = [...pkgs, root];
+  const opam = ([n, ver, deps]: [string, string, string[]]) => {
+    const lines = [
+      `  opam-version: "2.0"`,
+      `  name: "${n}"`,
+      `  version: "${ver}"`,
+      `  synopsis: "${n === job ? 'A DNS resolver unikernel, built reproducibly' : `The ${n} library`}"`,
+      `  maintainer: "team@robur.coop"`,
+      `  depends: [\n${deps.map((d) => `    "${d}" {>= "0.1"}`).join('\n')}\n  ]`,
+      `  build: ["dune" "build" "-p" name "-j" jobs]`,
+    ];
+    if (n === job) {
+      lines.push(`  x-mirage-opam-lock-location: "mirage/${job}-hvt.opam.locked"`);
+      lines.push(`  url {\n    src: "${v.src ?? `git+https://git.robur.coop/robur/${job}.git#0123456789abcdef0123456789abcdef01234567`}"\n  }`);
+    } else {
+      lines.push(`  url {\n    src: "https://opam.ocaml.org/cache/${n}-${ver}.tbz"\n    checksum: "sha256=${n.length.toString(16).padStart(64, 'a')}"\n  }`);
+    }
+    return `package "${n}" {\n${lines.join('\n')}\n}`;
+  };
+  return [
+    'opam-version: "2.0"',
+    'compiler: ["ocaml-base-compiler.4.14.2"]',
+    `roots: ["${job}.dev"]`,
+    `installed: [\n${all.map(([n, ver]) => `  "${n}.${ver}"`).join('\n')}\n]`,
+    ...all.map(opam),
+    '',
+  ].join('\n');
+}
+
+export function unikernelReadme(job: string): string {
+  return `# ${job}\n\nA **recursive DNS resolver** as a MirageOS unikernel.\n\n## Running\n\n\`\`\`\nsolo5-hvt --net:service=tap0 ${job}.hvt\n\`\`\`\n\nSee [the project page](https://robur.coop/Projects/Reproducible_builds).\n\n<script>alert("not run")</script>\n`;
+}
+
+export const BUILD_ENVIRONMENT = 'PATH=/usr/local/bin:/usr/bin:/bin\nLANG=C.UTF-8\nSOURCE_DATE_EPOCH=1700000000\n';
+export const SYSTEM_PACKAGES = 'gcc=12.2.0-14\nbinutils=2.40-2\nlibgmp-dev=2:6.2.1+dfsg1-1.1\n';
