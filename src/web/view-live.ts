@@ -1,7 +1,9 @@
 // `/live` (schedule, queues, running jobs, workers) and `/live/:uuid` (a running job's console, streamed).
 import { enc, h, page, time } from './html.ts';
 import type { LifecycleStep, LiveRunning, LiveSnapshot } from './live-state.ts';
-import { lifecycleSvg } from './view-lifecycle.ts';
+import { FINAL_STATES, lifecycleSvg } from './view-lifecycle.ts';
+import type { Result } from '../protocol/types.ts';
+import { resultText } from './build-record.ts';
 
 export function livePage(s: LiveSnapshot | null): string {
   if (!s) return page('Live', h`<h1>Live</h1><p class="empty">This web server runs without a scheduler (builder web alone): no live state.</p>`);
@@ -29,15 +31,28 @@ export interface LiveJobData {
   uuid: string;
   running: LiveRunning | null;
   lifecycle: LifecycleStep[] | null;
+  /** the stored build, once the run has ended and its result landed in the web store */
+  build: { job: string; uuid: string; result: Result } | null;
 }
 
-export function liveJobPage({ uuid, running, lifecycle }: LiveJobData, now: number): string {
-  const title = running ? `${running.job} (running)` : `Job run ${uuid}`;
+export function liveJobPage({ uuid, running, lifecycle, build }: LiveJobData, now: number): string {
+  const last = lifecycle?.[lifecycle.length - 1];
+  const ended = build !== null || (last !== undefined && FINAL_STATES.has(last.state));
+  const job = running?.job ?? build?.job;
+  const buildHref = job ? `/job/${enc(job)}/build/${uuid}` : undefined;
+  const heading = ended
+    ? h`${job ? h`<a href="/job/${enc(job)}">${job}</a> ` : h`Job run `}finished${last ? h` (${last.state})` : h``}`
+    : running
+      ? h`<a href="/job/${enc(running.job)}">${running.job}</a> running`
+      : h`Job run`;
+  const status = ended ? (build ? `finished: ${resultText(build.result)}` : `finished: ${last!.state}`) : running ? running.state : 'not running';
+  const title = ended ? `${job ?? 'Job run'} (finished)` : running ? `${running.job} (running)` : `Job run ${uuid}`;
   return page(
     title,
-    h`<h1>${running ? h`<a href="/job/${enc(running.job)}">${running.job}</a> running` : h`Job run`}</h1>
+    h`<h1 id="live-heading"${!ended && buildHref ? h` data-build="${buildHref}"` : h``}>${heading}</h1>
+${ended ? (build && buildHref ? h`<p class="stored" id="stored">The run has ended: <a href="${buildHref}">the stored build</a>.</p>` : h`<p class="stored" id="stored">The run has ended; its build is not in the web store (yet).</p>`) : h``}
 <dl class="facts"><dt>UUID</dt><dd><code>${uuid}</code></dd>${running ? h`<dt>Platform</dt><dd>${running.platform}</dd><dt>Started</dt><dd>${time(running.startedAt)}</dd>` : h``}
-<dt>Status</dt><dd id="status">${running ? running.state : 'not running'}</dd></dl>
+<dt>Status</dt><dd id="status">${status}</dd></dl>
 ${lifecycle && lifecycle.length ? h`<section><h2>Lifecycle</h2>${lifecycleSvg(lifecycle, now)}</section>` : h``}
 <section><h2>Console</h2><pre id="console" class="console" data-stream="/live/${uuid}/events"></pre></section>`,
     { live: true },

@@ -204,7 +204,9 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
     if (rest.length === 1) {
       const running = opts.live?.snapshot().running.find((r) => r.uuid === uuid);
       const lifecycle = opts.live?.lifecycle(uuid);
-      return reply(c, { uuid, running: running ?? null, lifecycle: lifecycle ?? null }, (d) => liveJobPage(d, clock.now()));
+      const stored = store.build(uuid);
+      const build = stored && !stored.deleted ? { job: stored.job, uuid, result: stored.result } : null;
+      return reply(c, { uuid, running: running ?? null, lifecycle: lifecycle ?? null, build }, (d) => liveJobPage(d, clock.now()));
     }
     if (rest.length === 2 && rest[1] === 'events') return streamConsole(c, uuid);
     throw webErrors.notFound(c.url.pathname);

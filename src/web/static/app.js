@@ -1,4 +1,4 @@
-// The only script of the pages: the live console (server-sent events) and the hash search box.
+// The only script of the pages: the live console (server-sent events, and the end of the run) and the hash search box.
 'use strict';
 document.addEventListener('DOMContentLoaded', () => {
   for (const form of document.querySelectorAll('form.search')) {
@@ -22,6 +22,20 @@ document.addEventListener('DOMContentLoaded', () => {
     });
     source.addEventListener('end', (ev) => {
       if (status) status.textContent = 'finished: ' + JSON.parse(ev.data).result;
+      // the heading says the run is over and links to the build it leaves in the store
+      const heading = document.getElementById('live-heading');
+      if (heading && heading.dataset.build && !document.getElementById('stored')) {
+        const last = heading.lastChild;
+        if (last && last.nodeType === Node.TEXT_NODE) last.textContent = ' finished';
+        const p = document.createElement('p');
+        p.id = 'stored';
+        p.className = 'stored';
+        const a = document.createElement('a');
+        a.href = heading.dataset.build;
+        a.textContent = 'the stored build';
+        p.append('The run has ended: ', a, '.');
+        heading.after(p);
+      }
       pre.dataset.ended = '1';
       source.close();
     });
