@@ -27,7 +27,8 @@ function body(item: OpamItem): string {
   const lines = inner.split('\n');
   while (lines.length && lines[0]!.trim() === '') lines.shift();
   while (lines.length && lines[lines.length - 1]!.trim() === '') lines.pop();
-  const indent = Math.min(...lines.filter((l) => l.trim()).map((l) => l.match(/^\s*/)![0].length), 80);
+  // the indentation of the first field (the lines of a multi-line string may have less)
+  const indent = lines.length ? lines[0]!.match(/^\s*/)![0].length : 0;
   return lines.map((l) => l.slice(Math.min(indent, l.match(/^\s*/)![0].length))).join('\n') + '\n';
 }
 
