@@ -295,3 +295,15 @@ test('failed builds filter by platform, and say so when there are none', async (
   assert.match(await page.locator('h1').innerText(), /No failed builds to list/);
   await shoot('failed-empty');
 });
+
+test('the remaining pages render at both widths', async () => {
+  await page.goto(`${url}/all-builds`);
+  assert.match(await page.locator('main').innerText(), /dns-resolver/);
+  await shoot('all-builds');
+  await page.goto(`${url}/job/broken/failed`);
+  assert.match(await page.locator('main').innerText(), /exited 2/);
+  await shoot('job-failed');
+  await page.goto(`${url}/live`);
+  assert.match(await page.locator('main').innerText(), /without a scheduler/);
+  await shoot('live-none');
+});
