@@ -70,7 +70,7 @@ test('a server that hangs up after the hello (another protocol version): one lin
   }
 });
 
-test('bad command lines print the reason and the usage, exit 2', { timeout: 30_000 }, async () => {
+test('bad command lines print the reason in one line pointing to --help, exit 2', { timeout: 30_000 }, async () => {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'builder-cli-usage-'));
   const file = path.join(dir, 's.sh');
   await writeFile(file, 'true\n');
@@ -100,14 +100,19 @@ test('bad command lines print the reason and the usage, exit 2', { timeout: 30_0
       const [args, reason] = cases[i]!;
       assert.equal(r.status, 2, `${args.join(' ')}: ${r.stderr}`);
       assert.match(r.stderr, reason, args.join(' '));
-      assert.match(r.stderr, new RegExp(`\\nusage: builder ${args[0]} `), args.join(' '));
+      // one line, the usage only on request
+      assert.equal(r.stderr.split('\n').length, 2, `${args.join(' ')}: ${r.stderr}`);
+      assert.ok(r.stderr.endsWith(` (see builder ${args[0]} --help)\n`), r.stderr);
     });
     const env = await runCli(['info'], { env: { BUILDER_REMOTE: 'host:notaport' } });
     assert.equal(env.status, 2);
     assert.match(env.stderr, /BUILDER_REMOTE: .*bad port/);
     const unknown = await runCli(['frobnicate'], { bin: CLIENT_ALIAS });
     assert.equal(unknown.status, 2);
-    assert.match(unknown.stderr, /unknown command 'frobnicate'/);
+    assert.equal(unknown.stderr, "builder-client: unknown command 'frobnicate' (see builder-client --help)\n");
+    const unknownMain = await runCli(['frobnicate']);
+    assert.equal(unknownMain.status, 2);
+    assert.equal(unknownMain.stderr, "builder: unknown command 'frobnicate' (see builder --help)\n");
     const none = await runCli([], { bin: CLIENT_ALIAS });
     assert.equal(none.status, 2);
     assert.match(none.stderr, /missing command/);
@@ -151,5 +156,44 @@ test('observe of an unknown uuid and observe-latest with nothing running against
     assert.equal(latest.stderr, 'builder observe-latest: No running jobs of job x\n');
   } finally {
     await server.close();
+  }
+});
+
+test('-r pointed at a port that is not a builder server (HTTP, SSH, silence then close): one line saying so, exit 1', { timeout: 30_000 }, async () => {
+  const http = (await import('node:http')).createServer((_req, res) => res.end('hello'));
+  await new Promise<void>((r) => http.listen(0, '127.0.0.1', r));
+  const ssh = net.createServer((s) => s.end('SSH-2.0-OpenSSH_9.2\r\n'));
+  await new Promise<void>((r) => ssh.listen(0, '127.0.0.1', r));
+  const binary = net.createServer((s) => s.end(Buffer.from([0xff, 0xfe, 0xfd, 0xfc, 0xfb, 0xfa, 0xf9, 0xf8, 0xf7])));
+  await new Promise<void>((r) => binary.listen(0, '127.0.0.1', r));
+  const port = (s: net.Server) => (s.address() as net.AddressInfo).port;
+  const sockets: net.Socket[] = [];
+  for (const s of [http, ssh, binary]) s.on('connection', (c: net.Socket) => sockets.push(c));
+  try {
+    const h = await runCli(['info', '-r', `127.0.0.1:${port(http)}`]);
+    assert.equal(h.status, 1);
+    assert.equal(h.stderr, `builder info: 127.0.0.1:${port(http)} is not a builder server: it answered "HTTP/1.1 400 Bad Request"\n`);
+    const s = await runCli(['schedule', 'n', 'p', new URL(import.meta.url).pathname, '-r', `127.0.0.1:${port(ssh)}`]);
+    assert.equal(s.status, 1);
+    assert.equal(s.stderr, `builder schedule: 127.0.0.1:${port(ssh)} is not a builder server: it answered "SSH-2.0-OpenSSH_9.2"\n`);
+    const b = await runCli(['info', '--json', '-r', `127.0.0.1:${port(binary)}`]);
+    assert.equal(b.status, 1);
+    assert.equal(b.stderr, `builder info: 127.0.0.1:${port(binary)} is not a builder server: its answer is not the builder protocol\n`);
+    assert.equal(JSON.parse(b.stdout).error.code, 'ERR_CLIENT_NOT_BUILDER');
+  } finally {
+    for (const s of [http, ssh, binary]) {
+      const closed = new Promise<void>((r) => s.close(() => r()));
+      for (const c of sockets) c.destroy();
+      await closed;
+    }
+  }
+});
+
+test('--version prints the version, on builder and on the original program names', { timeout: 30_000 }, async () => {
+  const { version } = JSON.parse(await (await import('node:fs/promises')).readFile(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+  for (const [args, bin] of [[['--version'], undefined], [['--version'], CLIENT_ALIAS]] as const) {
+    const r = await runCli([...args], bin ? { bin } : {});
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.stdout, `builder ${version} (protocol: client 13, worker 5)\n`);
   }
 });

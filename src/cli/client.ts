@@ -41,7 +41,8 @@ export default async function client(argv: string[]): Promise<number> {
   }
   const load = name === undefined ? undefined : commands[name];
   if (!load) {
-    process.stderr.write(`${name === undefined ? 'builder-client: missing command' : `builder-client: unknown command '${name}'`}\n\n${usage}\n`);
+    if (name === undefined) process.stderr.write(`builder-client: missing command\n\n${usage}\n`);
+    else process.stderr.write(`builder-client: unknown command '${name}' (see builder-client --help)\n`);
     return 2;
   }
   return runCommand((await load()).default, rest);

@@ -2,6 +2,8 @@
 // The original program names (builder-server, builder-worker, builder-client, builder-inspect) are
 // aliases that prefix their subcommand (see bin/).
 
+import { readFileSync } from 'node:fs';
+
 type Command = (argv: string[]) => Promise<number>;
 
 const commands: Record<string, () => Promise<{ default: Command }>> = {
@@ -37,7 +39,12 @@ daemons:   server, worker PLATFORM, run (server + local worker + web, for a firs
 clients:   ${clientCommands.join(', ')}
 tools:     inspect, user, access, vacuum
 
-builder <command> --help shows a command's options and defaults.`;
+builder <command> --help shows a command's options and defaults; builder --version the version.`;
+
+function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
+}
 
 export async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
@@ -45,10 +52,16 @@ export async function main(argv: string[]): Promise<number> {
     (name ? process.stdout : process.stderr).write(usage + '\n');
     return name ? 0 : 2;
   }
+  // the aliases (builder-server --version, ...) arrive as `server --version`
+  const alias = ['client', 'server', 'worker', 'inspect'].includes(name) && rest.length === 1 && rest[0] === '--version';
+  if (name === '--version' || name === '-V' || name === 'version' || alias) {
+    process.stdout.write(`builder ${version()} (protocol: client 13, worker 5)\n`);
+    return 0;
+  }
   if (clientCommands.includes(name)) return (await commands.client!()).default(argv);
   const load = commands[name];
   if (!load) {
-    process.stderr.write(`builder: unknown command '${name}'\n${usage}\n`);
+    process.stderr.write(`builder: unknown command '${name}' (see builder --help)\n`);
     return 2;
   }
   return (await load()).default(rest);

@@ -16,6 +16,10 @@ export const ClientErrorCode = {
   NO_RUNNING_JOB: 'ERR_CLIENT_NO_RUNNING_JOB',
   /** A local file (the script) could not be read. */
   FILE: 'ERR_CLIENT_FILE',
+  /** The server does not know the protocol extension a feature needs (an original builder-server). */
+  UNSUPPORTED: 'ERR_CLIENT_UNSUPPORTED',
+  /** The address answers, but not with the builder protocol (a web server, SSH, ...). */
+  NOT_BUILDER: 'ERR_CLIENT_NOT_BUILDER',
 } as const;
 
 export type ClientErrorCodeValue = (typeof ClientErrorCode)[keyof typeof ClientErrorCode];

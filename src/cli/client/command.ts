@@ -1,6 +1,6 @@
 // What every client command shares: its declared arguments and options (from which --help is written),
 // -r/--remote, --json and --color, argument parsing, and how errors become messages and exit codes
-// (usage 2, anything else 1).
+// (a bad command line: one line and exit 2, the usage only on --help; anything else 1).
 import { parseArgs } from 'node:util';
 import { ClientError, ClientErrorCode as E } from '../../errors/client-error.ts';
 import { DEFAULT_REMOTE, resolveRemote, type Remote } from './remote.ts';
@@ -160,7 +160,7 @@ function report(cmd: ClientCommand, e: unknown, json: boolean): number {
   const err = e instanceof ClientError ? e : undefined;
   const message = err ? err.message : `internal error: ${(e as Error)?.stack ?? String(e)}`;
   if (err?.code === E.USAGE) {
-    process.stderr.write(`builder ${cmd.name}: ${message}\n\n${usage(cmd)}\n`);
+    process.stderr.write(`builder ${cmd.name}: ${message} (see builder ${cmd.name} --help)\n`);
     return 2;
   }
   process.stderr.write(`builder ${cmd.name}: ${message}\n`);

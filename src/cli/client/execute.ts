@@ -1,6 +1,7 @@
 // builder execute NAME [--platform P]
 import type { ClientCommand } from './command.ts';
 import { call } from './session.ts';
+import { samePhrasing } from './unknown-job.ts';
 
 const command: ClientCommand = {
   name: 'execute',
@@ -13,7 +14,7 @@ const command: ClientCommand = {
   async run(ctx) {
     const name = ctx.args.NAME!;
     const platform = ctx.opts.platform as string | undefined;
-    await call(ctx.remote, { type: 'execute', name, ...(platform !== undefined ? { platform } : {}) });
+    await samePhrasing(name, () => call(ctx.remote, { type: 'execute', name, ...(platform !== undefined ? { platform } : {}) }));
     if (ctx.out.json) ctx.out.printJson({ ok: true, command: 'execute', name, platform: platform ?? null });
     else ctx.out.print(`queued ${name} to run next${platform ? ` on ${platform}` : ''}`);
     return 0;

@@ -2,7 +2,7 @@
 import { ClientError, ClientErrorCode as E } from '../../errors/client-error.ts';
 import type { HistoryEntry } from '../../server/persistence.ts';
 import { usageError, type ClientCommand } from './command.ts';
-import { call } from './session.ts';
+import { callExtension } from './extension.ts';
 import { resultStyle } from './style.ts';
 import { section } from './table.ts';
 import { absoluteTime, relativeTime } from './time-text.ts';
@@ -20,7 +20,7 @@ const command: ClientCommand = {
     const limit = Number(ctx.opts.limit);
     if (!Number.isInteger(limit) || limit < 1) throw usageError(`--limit: not a positive whole number: ${JSON.stringify(ctx.opts.limit)}`);
     const name = ctx.args.NAME!;
-    const reply = await call(ctx.remote, { type: 'history', name }, 'history-reply');
+    const reply = await callExtension(ctx.remote, { type: 'history', name }, 'history-reply', 'job history', "read the result files <dir>/<job>/<uuid>/full on the server's host with `builder inspect FILE` instead");
     let entries: HistoryEntry[];
     try {
       entries = JSON.parse(reply!.json) as HistoryEntry[];

@@ -1,10 +1,11 @@
 // What `builder info` shows, fetched as InfoExtended [26] (our extension, JSON). An original server does
-// not know that command and closes the connection; then the original Info [6] is asked and converted.
+// not know that command (it answers a decoding Failure); then the original Info [6] is asked and converted.
 import { ClientError, ClientErrorCode as E } from '../../errors/client-error.ts';
 import type { Info, Job } from '../../protocol/types.ts';
 import { uuidToString } from '../../protocol/uuid.ts';
 import type { InfoExtended } from '../../server/supervisor.ts';
 import type { Remote } from './remote.ts';
+import { callExtension, knownUnsupported } from './extension.ts';
 import { call } from './session.ts';
 
 export type { InfoExtended };
@@ -53,18 +54,24 @@ export function fromInfo(info: Info, now: number): InfoExtended {
   };
 }
 
+/**
+ * InfoExtended [26] when the server knows it, else the original's Info [6] (one more connection, once per
+ * process and server: see extension.ts).
+ */
 export async function fetchInfo(remote: Remote): Promise<InfoView> {
-  try {
-    const reply = await call(remote, { type: 'info-extended' }, 'info-extended-reply');
-    let parsed: InfoExtended;
+  if (!knownUnsupported(remote)) {
     try {
-      parsed = JSON.parse(reply!.json) as InfoExtended;
+      const reply = await callExtension(remote, { type: 'info-extended' }, 'info-extended-reply', 'extended info', '');
+      let parsed: InfoExtended;
+      try {
+        parsed = JSON.parse(reply!.json) as InfoExtended;
+      } catch (e) {
+        throw new ClientError(E.UNEXPECTED_REPLY, `the server sent an InfoExtended reply that is not JSON: ${(e as Error).message}`);
+      }
+      return { ...parsed, source: 'info-extended' };
     } catch (e) {
-      throw new ClientError(E.UNEXPECTED_REPLY, `the server sent an InfoExtended reply that is not JSON: ${(e as Error).message}`);
+      if (!(e instanceof ClientError) || e.code !== E.UNSUPPORTED) throw e;
     }
-    return { ...parsed, source: 'info-extended' };
-  } catch (e) {
-    if (!(e instanceof ClientError) || e.code !== E.CONNECTION_LOST) throw e;
   }
   const reply = await call(remote, { type: 'info' }, 'info-reply');
   return { ...fromInfo(reply!.info, Date.now()), source: 'info' };

@@ -1,7 +1,8 @@
 // builder orb-build NAME OPAM [--period P | --cron EXPR [--tz ZONE]] [--timeout T] [--catch-up C]
 import type { OrbBuildJob } from '../../protocol/types.ts';
 import type { ClientCommand } from './command.ts';
-import { scheduleChoice, scheduleOptions, triggerText } from './schedule-options.ts';
+import { callExtension } from './extension.ts';
+import { extendedFeatures, scheduleChoice, scheduleOptions, triggerText } from './schedule-options.ts';
 import { call } from './session.ts';
 
 const command: ClientCommand = {
@@ -19,7 +20,8 @@ const command: ClientCommand = {
     const job: OrbBuildJob = { type: 'orb-build', name: ctx.args.NAME!, opamPackage: ctx.args.OPAM! };
     if (choice.extended) {
       const { extended: _, ...rest } = choice;
-      await call(ctx.remote, { type: 'schedule-extended', schedule: { job, ...rest } });
+      const { feature, instead } = extendedFeatures(choice);
+      await callExtension(ctx.remote, { type: 'schedule-extended', schedule: { job, ...rest } }, undefined, feature, instead);
     } else {
       await call(ctx.remote, { type: 'schedule-orb-build', period: choice.period!, job });
     }

@@ -3,6 +3,7 @@ import type { Period } from '../../protocol/types.ts';
 import { usageError, type ClientCommand } from './command.ts';
 import { PERIODS } from './schedule-options.ts';
 import { call } from './session.ts';
+import { samePhrasing } from './unknown-job.ts';
 import { whenText } from './time-text.ts';
 
 const RFC3339 = /^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$/;
@@ -31,7 +32,7 @@ const command: ClientCommand = {
     const name = ctx.args.NAME!;
     const next = parseRfc3339(ctx.args.NEXT!);
     const period = ctx.opts.period as Period | undefined;
-    await call(ctx.remote, { type: 'reschedule', name, next, ...(period ? { period } : {}) });
+    await samePhrasing(name, () => call(ctx.remote, { type: 'reschedule', name, next, ...(period ? { period } : {}) }));
     if (ctx.out.json) ctx.out.printJson({ ok: true, command: 'reschedule', name, next: next.toISOString(), period: period ?? null });
     else ctx.out.print(`rescheduled ${name}: next run ${whenText(next.getTime(), Date.now())}${period ? `, ${period}` : ''}`);
     return 0;

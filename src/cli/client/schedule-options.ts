@@ -68,6 +68,24 @@ export function scheduleChoice(opts: Record<string, string | boolean | undefined
   return choice;
 }
 
+/** What of the choice needs ScheduleExtended ("cron schedules, job timeouts"), and how to do without it. */
+export function extendedFeatures(c: ScheduleChoice): { feature: string; instead: string } {
+  const f: string[] = [];
+  const instead: string[] = [];
+  if (c.cron !== undefined) f.push('cron schedules');
+  if (c.timeZone !== undefined) f.push('time zones');
+  if (c.cron !== undefined) instead.push('use --period hourly|daily|weekly|never instead');
+  if (c.timeoutSeconds !== undefined) {
+    f.push('job timeouts');
+    instead.push('leave out --timeout (its jobs time out after one hour)');
+  }
+  if (c.catchUp !== undefined) {
+    f.push('catch-up policies');
+    instead.push('leave out --catch-up (it runs a missed job once)');
+  }
+  return { feature: f.join(', '), instead: instead.join('; ') };
+}
+
 /** "daily", "cron 0 3 * * * (Europe/Berlin)" */
 export function triggerText(c: ScheduleChoice): string {
   if (c.cron !== undefined) return `cron ${c.cron}${c.timeZone ? ` (${c.timeZone})` : ''}`;

@@ -3,7 +3,8 @@ import { readFile } from 'node:fs/promises';
 import { ClientError, ClientErrorCode as E } from '../../errors/client-error.ts';
 import type { ScriptJob } from '../../protocol/types.ts';
 import type { ClientCommand } from './command.ts';
-import { scheduleChoice, scheduleOptions, triggerText } from './schedule-options.ts';
+import { callExtension } from './extension.ts';
+import { extendedFeatures, scheduleChoice, scheduleOptions, triggerText } from './schedule-options.ts';
 import { call } from './session.ts';
 
 const command: ClientCommand = {
@@ -29,7 +30,8 @@ const command: ClientCommand = {
     const job: ScriptJob = { type: 'script', name: ctx.args.NAME!, script, platform: ctx.args.PLATFORM! };
     if (choice.extended) {
       const { extended: _, ...rest } = choice;
-      await call(ctx.remote, { type: 'schedule-extended', schedule: { job, ...rest } });
+      const { feature, instead } = extendedFeatures(choice);
+      await callExtension(ctx.remote, { type: 'schedule-extended', schedule: { job, ...rest } }, undefined, feature, instead);
     } else {
       await call(ctx.remote, { type: 'schedule', period: choice.period!, job });
     }
