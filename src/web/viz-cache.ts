@@ -19,6 +19,7 @@ const VERSION = 'v1';
 export class VizCache {
   readonly dir: string;
   private readonly inflight = new Map<string, Promise<string>>();
+  private readonly pending = new Set<Promise<void>>();
 
   constructor(private readonly store: BuildStore) {
     this.dir = join(store.dataDir, '_cache', 'viz');
@@ -51,11 +52,19 @@ export class VizCache {
 
   /** Computes both in the background (after an upload); failures are reported, never thrown. */
   prepare(b: BuildRecord, log?: (line: string) => void): Promise<void> {
-    return new Promise<void>((resolve) => setImmediate(resolve))
+    const run: Promise<void> = new Promise<void>((resolve) => setImmediate(resolve))
       .then(async () => {
         for (const kind of ['dependencies', 'treemap'] as const) await this.html(b, kind);
       })
-      .catch((e: unknown) => log?.(`visualizations of ${b.uuid}: ${e instanceof Error ? e.message : String(e)}`));
+      .catch((e: unknown) => log?.(`visualizations of ${b.uuid}: ${e instanceof Error ? e.message : String(e)}`))
+      .finally(() => this.pending.delete(run));
+    this.pending.add(run);
+    return run;
+  }
+
+  /** Resolves when no background computation runs (the web server waits for it when it closes). */
+  async idle(): Promise<void> {
+    while (this.pending.size > 0) await Promise.allSettled([...this.pending]);
   }
 
   private async compute(kind: VizKind, src: ArtifactRef, file: string): Promise<string> {

@@ -365,7 +365,8 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
     close: () =>
       new Promise<void>((resolve) => {
         for (const s of streams) s.end();
-        server.close(() => resolve());
+        // background visualizations finish first: they write into the data directory
+        server.close(() => void viz.idle().then(() => resolve()));
         server.closeAllConnections();
       }),
   };
