@@ -32,6 +32,7 @@ export class VizCache {
   }
 
   applies(b: BuildRecord): { dependencies: boolean; treemap: boolean } {
+    if (b.deleted) return { dependencies: false, treemap: false };
     return { dependencies: this.source(b, 'dependencies') !== undefined, treemap: this.source(b, 'treemap') !== undefined };
   }
 
@@ -69,12 +70,21 @@ export class VizCache {
 
   private async compute(kind: VizKind, src: ArtifactRef, file: string): Promise<string> {
     const data = await this.store.readBlob(src.sha256);
-    const html = kind === 'dependencies' ? dependenciesHtml('Opam dependencies', data.toString('utf8')) : treemapHtml(`Binary dissection of ${src.path.split('/').pop()}`, elfSymbols(data));
+    const html = kind === 'dependencies' ? dependenciesHtml('Opam dependencies', data.toString('utf8')) : treemapHtml(`Binary dissection of ${src.path.split('/').pop()}`, symbolsOf(data));
     await mkdir(this.dir, { recursive: true });
     const tmp = `${file}.${randomBytes(6).toString('hex')}.tmp`;
     await writeFile(tmp, html);
     await rename(tmp, file);
     return html;
+  }
+}
+
+/** A malformed ELF file reads as one without symbols. */
+function symbolsOf(data: Uint8Array) {
+  try {
+    return elfSymbols(data);
+  } catch {
+    return { symbols: [], fileSize: data.length };
   }
 }
 
