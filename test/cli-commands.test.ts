@@ -104,7 +104,7 @@ test('reschedule NAME RFC3339 [--period P]', { timeout: 30_000 }, async () => {
   assert.deepEqual((await entry('json-job')).trigger, { type: 'period', period: 'weekly' });
   const unknown = await cli('reschedule', 'nope', '2031-02-03T04:05:06Z');
   assert.equal(unknown.status, 1);
-  assert.equal(unknown.stderr, "builder reschedule: couldn't find job nope\n");
+  assert.equal(unknown.stderr, 'builder reschedule: unknown job nope\n');
 });
 
 test('execute NAME [--platform P]', { timeout: 30_000 }, async () => {
@@ -116,7 +116,7 @@ test('execute NAME [--platform P]', { timeout: 30_000 }, async () => {
   assert.equal(wrong.stderr, 'builder execute: execute failed: job is for a different platform: linux\n');
   const unknown = await cli('execute', 'nope');
   assert.equal(unknown.status, 1);
-  assert.equal(unknown.stderr, 'builder execute: execute failed: job not found\n');
+  assert.equal(unknown.stderr, 'builder execute: unknown job nope\n');
 });
 
 test('orb-build NAME OPAM [--period P]', { timeout: 30_000 }, async () => {
@@ -182,6 +182,14 @@ test('history NAME of a job without runs', { timeout: 30_000 }, async () => {
   const r = await cli('history', 'daily-job');
   assert.equal(r.status, 0, r.stderr);
   assert.equal(r.stdout, 'HISTORY OF daily-job\n(none)\n');
+});
+
+test('an unknown job is "unknown job NAME" in every command, history included (exit 1)', { timeout: 30_000 }, async () => {
+  for (const args of [['history', 'nope'], ['unschedule', 'nope'], ['execute', 'nope'], ['reschedule', 'nope', '2031-02-03T04:05:06Z']]) {
+    const r = await cli(...args);
+    assert.equal(r.status, 1, args.join(' '));
+    assert.equal(r.stderr, `builder ${args[0]}: unknown job nope\n`);
+  }
 });
 
 test('the alias builder-client, BUILDER_REMOTE, and -r with a host name', { timeout: 30_000 }, async () => {

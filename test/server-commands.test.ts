@@ -47,7 +47,7 @@ describe('client commands', () => {
 
   test('execute moves a job to the front, with the original errors', async () => {
     assert.deepEqual(await outcome(fx.port, { type: 'schedule', period: 'daily', job: job('c') }), success);
-    assert.deepEqual(await outcome(fx.port, { type: 'execute', name: 'missing' }), failure('execute failed: job not found'));
+    assert.deepEqual(await outcome(fx.port, { type: 'execute', name: 'missing' }), failure('unknown job missing'));
     assert.deepEqual(await outcome(fx.port, { type: 'execute', name: 'c', platform: 'other' }), failure('execute failed: job is for a different platform: test'));
     assert.deepEqual(await outcome(fx.port, { type: 'execute', name: 'c' }), success);
     const q = (await info(fx.port)).queues.find((x) => x.platform === 'test')!;
@@ -56,7 +56,7 @@ describe('client commands', () => {
 
   test('reschedule sets next and period, and queues the job', async () => {
     const next = new Date('2031-05-06T07:08:09.123Z');
-    assert.deepEqual(await outcome(fx.port, { type: 'reschedule', name: 'zzz', next }), failure("couldn't find job zzz"));
+    assert.deepEqual(await outcome(fx.port, { type: 'reschedule', name: 'zzz', next }), failure('unknown job zzz'));
     assert.deepEqual(await outcome(fx.port, { type: 'reschedule', name: 'a', next, period: 'weekly' }), success);
     const e = (await info(fx.port)).schedule.find((s) => s.job.name === 'a')!;
     assert.equal(e.next.toISOString(), next.toISOString());

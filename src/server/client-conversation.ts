@@ -66,9 +66,13 @@ async function handle(cmd: Cmd, sock: CmdSocket, sup: Supervisor, opts: ClientCo
     case 'info-extended':
       await sock.send({ type: 'info-extended-reply', json: JSON.stringify(sup.infoExtended()) });
       return;
-    case 'history':
-      await sock.send({ type: 'history-reply', json: JSON.stringify(sup.history(cmd.name)) });
+    case 'history': {
+      const runs = sup.history(cmd.name);
+      // a job is known while scheduled, and after its unscheduling as long as runs of it are kept
+      if (runs.length === 0 && !sup.schedule.has(cmd.name)) throw new CommandError('ERR_UNKNOWN_JOB', `unknown job ${cmd.name}`);
+      await sock.send({ type: 'history-reply', json: JSON.stringify(runs) });
       return;
+    }
     case 'observe': {
       const session = new ObserveSession(sock, cmd.uuid, opts.observerMaxQueuedLines);
       const unsubscribe = await sup.observe(uuidToString(cmd.uuid), session);

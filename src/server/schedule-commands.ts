@@ -63,7 +63,7 @@ export async function unschedule(core: SupervisorCore, name: string): Promise<vo
 
 export async function execute(core: SupervisorCore, name: string, platform?: string): Promise<void> {
   const entry = core.schedule.get(name);
-  if (!entry) throw new CommandError('ERR_UNKNOWN_JOB', 'execute failed: job not found');
+  if (!entry) throw new CommandError('ERR_UNKNOWN_JOB', `unknown job ${name}`);
   const job = entry.job;
   const own = jobPlatform(job);
   const change: Change = { queue: [] };
@@ -82,7 +82,7 @@ export async function execute(core: SupervisorCore, name: string, platform?: str
 
 export async function reschedule(core: SupervisorCore, name: string, next: Date, period?: Period): Promise<void> {
   const entry = core.schedule.get(name);
-  if (!entry) throw new CommandError('ERR_UNKNOWN_JOB', `couldn't find job ${name}`);
+  if (!entry) throw new CommandError('ERR_UNKNOWN_JOB', `unknown job ${name}`);
   const updated: ScheduleEntry = {
     ...entry,
     trigger: period ? { type: 'period', period } : entry.trigger,
