@@ -3,6 +3,7 @@
 import type { RootDatabase } from 'lmdb';
 import type { Job } from '../protocol/types.ts';
 import { openLmdbStore, type LmdbStore } from '../store/lmdb-store.ts';
+import { EntryCompactor } from './compact-entry.ts';
 import type { StoreTx } from '../store/store.ts';
 import type { Change, HistoryEntry, Loaded, OutboxEntry, Persistence, RunningRecord, ScheduleEntry } from './persistence.ts';
 
@@ -18,9 +19,22 @@ export async function openStorePersistence(dir: string): Promise<StorePersistenc
     store,
     root: store.root,
     async load(): Promise<Loaded> {
-      const all = store.loadAll();
+      const compact = new EntryCompactor();
+      const byName = new Map<string, ScheduleEntry>();
+      const all = store.loadAll({
+        scheduleEntry: (raw) => {
+          const e = compact.entry(raw as ScheduleEntry);
+          byName.set(e.name, e);
+          return e;
+        },
+        // a queued job is its schedule entry's job: one object (half the objects at 100k queued jobs)
+        queuedJob: (j) => {
+          const e = byName.get(j.name);
+          return e && e.job.type === j.type && (j.type === 'orb-build' || e.job.type === 'orb-build' || e.job.script === j.script) ? e.job : compact.job(j);
+        },
+      });
       return {
-        schedule: all.schedule.map(asEntry),
+        schedule: all.schedule as ScheduleEntry[],
         queues: all.queues,
         dropped: all.dropped,
         running: all.running.map((r) => ({ ...r, queued: r.queued ?? r.job, workerId: r.workerId ?? '' }) as RunningRecord),
@@ -47,10 +61,6 @@ export async function openStorePersistence(dir: string): Promise<StorePersistenc
 /** Outbox entries the server wrote: uploaded from their result file to their URL. */
 function isOurs(o: import('../store/store.ts').OutboxEntry): o is OutboxEntry {
   return typeof o.path === 'string' && typeof o.url === 'string';
-}
-
-function asEntry(e: import('../store/store.ts').ScheduleEntry): ScheduleEntry {
-  return { ...e, origin: (e.origin as ScheduleEntry['origin']) ?? 'client', pendingRuns: e.pendingRuns ?? 0 };
 }
 
 function asHistory(h: import('../store/store.ts').HistoryRun): HistoryEntry {

@@ -1,9 +1,8 @@
 // Start: the persisted state is read back; runs that were with a worker when the server stopped go
 // back to the front of their queue, runs already waiting again keep their identity.
 import type { JobRunContext } from '../../machines/job-run.ts';
-import type { Job } from '../protocol/types.ts';
 import { JobQueue } from './job-queue.ts';
-import type { Change } from './persistence.ts';
+import type { Change, Loaded } from './persistence.ts';
 import { queueFront } from './platform-queues.ts';
 import { restoreRun } from './run-assignment.ts';
 import { finishUnscheduled } from './run-completion.ts';
@@ -12,19 +11,32 @@ import { qkey, type SupervisorCore } from './supervisor-core.ts';
 
 export async function recover(core: SupervisorCore): Promise<void> {
   const t0 = Date.now();
-  const loaded = await core.opts.persistence.load();
+  // `loaded` (every record as read, ~100 MB at 100k jobs) must not stay in this function's suspended frame
+  const { change, requeued } = await loadState(core);
+  await core.commit(change);
+  core.lifecycle.send({ type: 'RECOVERED', at: core.now(), requeued });
+  core.bus.emit('server:recovered', {
+    requeued,
+    schedule: core.schedule.size,
+    queued: [...core.queues.values()].reduce((n, q) => n + q.length, 0),
+    ms: Date.now() - t0,
+  });
+  await tick(core);
+}
+
+async function loadState(core: SupervisorCore): Promise<{ change: Change; requeued: number }> {
+  return restoreState(core, await core.opts.persistence.load());
+}
+
+function restoreState(core: SupervisorCore, loaded: Loaded): { change: Change; requeued: number } {
   const now = core.now();
   core.lifecycle.send({ type: 'LOADED', at: now });
   for (const e of loaded.schedule) {
     core.schedule.set(e.name, e);
     if (!e.paused) core.due.set(e.name, e.next);
   }
-  // A queued job is its schedule entry's job: share the object (half the objects at 100k queued jobs).
-  const shared = (j: Job): Job => {
-    const e = core.schedule.get(j.name);
-    return e && e.job.type === j.type && (j.type === 'orb-build' || e.job.type === 'orb-build' || e.job.script === j.script) ? e.job : j;
-  };
-  for (const [p, jobs] of loaded.queues) core.queues.set(p, new JobQueue(jobs.map(shared)));
+  // queued jobs already share their schedule entry's job object (store-persistence.ts)
+  for (const [p, jobs] of loaded.queues) core.queues.set(p, new JobQueue(jobs));
   for (const p of loaded.dropped) core.dropped.add(p);
 
   const change: Change = { deleteActor: [], putActor: [], deleteRunning: [], queue: [] };
@@ -64,13 +76,5 @@ export async function recover(core: SupervisorCore): Promise<void> {
     restoreRun(core, uuid, snapshot, queued, ctx.platform, undefined);
     core.waitingRuns.set(qkey(ctx.platform, ctx.jobName), uuid);
   }
-  await core.commit(change);
-  core.lifecycle.send({ type: 'RECOVERED', at: core.now(), requeued });
-  core.bus.emit('server:recovered', {
-    requeued,
-    schedule: core.schedule.size,
-    queued: [...core.queues.values()].reduce((n, q) => n + q.length, 0),
-    ms: Date.now() - t0,
-  });
-  await tick(core);
+  return { change, requeued };
 }

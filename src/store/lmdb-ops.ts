@@ -8,6 +8,7 @@ import type {
   ActorKind,
   ActorSnapshotRecord,
   HistoryRun,
+  LoadMappers,
   OutboxEntry,
   RunningJob,
   ScheduleEntry,
@@ -417,18 +418,21 @@ export class LmdbOps implements StoreTx {
 
   // ---- everything
 
-  loadAll(): StoreContents {
+  loadAll(map: LoadMappers = {}): StoreContents {
     this.r();
+    const entry = map.scheduleEntry ?? ((e: ScheduleEntry) => e);
+    const job = map.queuedJob ?? ((j: Job) => j);
+    const schedule = Array.from(this.dbs.schedule.getRange({}), (e) => entry(e.value as ScheduleEntry));
     const queues = new Map<string, Job[]>();
     for (const p of this.listQueuePlatforms()) queues.set(p, []);
     for (const { key, value } of this.dbs.queue.getRange({})) {
       const p = (key as [string, number])[0];
       let q = queues.get(p);
       if (!q) queues.set(p, (q = []));
-      q.push(value as Job);
+      q.push(job(value as Job, p));
     }
     return {
-      schedule: this.listSchedule(),
+      schedule,
       queues,
       dropped: this.listDropped(),
       running: this.listRunning(),

@@ -134,8 +134,17 @@ export interface StoreReader {
   getMeta<T = unknown>(key: string): T | undefined;
   listMeta(): Record<string, unknown>;
 
-  /** everything but the history, for startup */
-  loadAll(): StoreContents;
+  /** everything but the history, for startup; `map` is applied to each record as it is read */
+  loadAll(map?: LoadMappers): StoreContents;
+}
+
+/**
+ * Applied to each schedule entry and queued job as it is read (entries first), so that a caller
+ * keeping a smaller copy lets the decoded record go at once, not after all 100k are read.
+ */
+export interface LoadMappers {
+  scheduleEntry?(e: ScheduleEntry): ScheduleEntry;
+  queuedJob?(j: Job, platform: string): Job;
 }
 
 export interface StoreWriter {
