@@ -2,12 +2,12 @@
 // <dataDir>/_cache/viz/: the dependency graph per opam-switch hash, the treemap per binary hash.
 // recordBuild starts them in the background after an upload; a request for one still being
 // computed waits for that same computation.
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { mkdir, open, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { ArtifactRef, BuildRecord } from './build-record.ts';
 import type { BuildStore } from './build-store.ts';
-import { elfSymbols } from './elf-symbols.ts';
+import { elfSymbols, isElf } from './elf-symbols.ts';
 import { dependenciesHtml } from './viz-dependencies.ts';
 import { treemapHtml } from './viz-treemap.ts';
 
@@ -68,9 +68,27 @@ export class VizCache {
     while (this.pending.size > 0) await Promise.allSettled([...this.pending]);
   }
 
+  private async startsAsElf(sha256: string): Promise<boolean> {
+    const fh = await open(this.store.artifacts.path(sha256), 'r');
+    try {
+      const head = new Uint8Array(64);
+      const { bytesRead } = await fh.read(head, 0, 64, 0);
+      return isElf(head.subarray(0, bytesRead));
+    } finally {
+      await fh.close();
+    }
+  }
+
   private async compute(kind: VizKind, src: ArtifactRef, file: string): Promise<string> {
-    const data = await this.store.readBlob(src.sha256);
-    const html = kind === 'dependencies' ? dependenciesHtml('Opam dependencies', data.toString('utf8')) : treemapHtml(`Binary dissection of ${src.path.split('/').pop()}`, symbolsOf(data));
+    const title = kind === 'dependencies' ? 'Opam dependencies' : `Binary dissection of ${src.path.split('/').pop()}`;
+    let html: string;
+    if (kind === 'treemap' && !(await this.startsAsElf(src.sha256))) {
+      // not ELF (a disk image, an archive): no need to read it all
+      html = treemapHtml(title, { symbols: [], fileSize: src.size });
+    } else {
+      const data = await this.store.readBlob(src.sha256);
+      html = kind === 'dependencies' ? dependenciesHtml(title, data.toString('utf8')) : treemapHtml(title, symbolsOf(data));
+    }
     await mkdir(this.dir, { recursive: true });
     const tmp = `${file}.${randomBytes(6).toString('hex')}.tmp`;
     await writeFile(tmp, html);
