@@ -51,6 +51,22 @@ export function startOriginal(name: Original, args: string[]): Proc {
   return new Proc(spawn(original(name), args, { stdio: ['ignore', 'pipe', 'pipe'], env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: os.tmpdir(), TERM: 'dumb' } }));
 }
 
+/** A process in its own process group (a worker and the jobs it starts), so killGroup ends them all. */
+export function startInGroup(file: string, args: string[]): Proc {
+  return new Proc(spawn(file, args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true, env: { ...process.env, HOME: os.tmpdir(), TERM: 'dumb' } }));
+}
+
+/** SIGKILL to the whole group (as a machine that goes away); resolves when the leader exited. */
+export async function killGroup(p: Proc): Promise<void> {
+  const exited = p.child.exitCode !== null || p.child.signalCode !== null ? Promise.resolve() : new Promise<void>((r) => p.child.once('exit', () => r()));
+  try {
+    process.kill(-p.child.pid!, 'SIGKILL');
+  } catch {
+    // already gone
+  }
+  await exited;
+}
+
 export interface OriginalServer {
   proc: Proc;
   port: number;
@@ -87,5 +103,5 @@ export async function startOriginalServer(opts: { dir?: string; configDir?: stri
 
 /** The original worker: takes one job of PLATFORM, runs it, reports it, exits. */
 export function startOriginalWorker(platform: string, remote: string): Proc {
-  return startOriginal('builder-worker', ['-r', remote, platform]);
+  return startInGroup(original('builder-worker'), ['-r', remote, platform]);
 }
