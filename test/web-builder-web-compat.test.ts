@@ -131,6 +131,7 @@ test('JSON of the index, a job, a build and a compare has builder-web keys', asy
   assert.deepEqual(cmp.env_diff, { left_packages: [], right_packages: [], different_versions: [] });
   assert.deepEqual(cmp.package_diff, { left_packages: [], right_packages: [], different_versions: [] });
   assert.deepEqual(Object.keys(cmp.opam_diff), ['opam_diff', 'version_diff', 'only_in_left', 'only_in_right', 'duniverse_diff']);
+  assert.deepEqual(cmp.opam_diff.duniverse_diff, { left: [], right: [], detailed_diff: [] });
   assert.equal(cmp.opam_diff.opam_diff.length, 1);
   assert.equal(cmp.opam_diff.opam_diff[0].package_version, `${UNI}.dev`);
   assert.equal(cmp.opam_diff.opam_diff[0].effectively_equal, false);

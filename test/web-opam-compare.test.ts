@@ -82,6 +82,10 @@ test('comparing two exports: versions, opam files with a changed source, duniver
   // the same export twice: nothing differs
   const same = compareOpamSwitches(left, left);
   assert.equal(same.opamFiles.length + same.packages.added.length + same.packages.removed.length + same.packages.changed.length, 0);
+  assert.deepEqual(same.duniverse, { removed: [], added: [], changed: [] });
+  // without a single root package the duniverse is not compared, as builder-web says
+  const rootless = left.replace('roots: ["app.dev"]', 'roots: ["app.dev" "dune.3.16.0"]');
+  assert.equal(compareOpamSwitches(rootless, right).duniverseError, 'not a single root package found in opam switch export');
 });
 
 test('unified diffs as diff -u prints them', () => {

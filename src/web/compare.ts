@@ -70,8 +70,10 @@ export interface OpamComparison {
   packages: Diff;
   /** packages of the same version in both whose opam files differ (a changed source URL or commit) */
   opamFiles: OpamFileDiff[];
-  /** undefined when neither root package lists duniverse directories */
+  /** the duniverse directories of the root packages (empty lists when they have none) */
   duniverse?: DuniverseDiff;
+  /** why the duniverse directories were not compared (builder-web's message: no single root package) */
+  duniverseError?: string;
 }
 
 const normalized = (text: string) =>
@@ -81,10 +83,13 @@ const normalized = (text: string) =>
     .filter((l) => l)
     .join('\n');
 
-function duniverseDiff(left: OpamSwitch, right: OpamSwitch): DuniverseDiff | undefined {
+function duniverseDiff(left: OpamSwitch, right: OpamSwitch): DuniverseDiff | string {
+  for (const sw of [left, right]) {
+    if (sw.roots.length !== 1) return 'not a single root package found in opam switch export';
+    if (!sw.installed.get(sw.roots[0]!)?.opam) return "opam switch export doesn't contain the main package";
+  }
   const l = duniverseDirs(left);
   const r = duniverseDirs(right);
-  if (!l && !r) return undefined;
   const a = l ?? new Map();
   const b = r ?? new Map();
   const d: DuniverseDiff = { removed: [], added: [], changed: [] };
@@ -122,5 +127,9 @@ export function compareOpamSwitches(leftText: string, rightText: string): OpamCo
   }
   opamFiles.sort((x, y) => (x.package < y.package ? -1 : x.package > y.package ? 1 : 0));
   const duniverse = duniverseDiff(left, right);
-  return { packages: diffMaps(versions(left), versions(right)), opamFiles, ...(duniverse ? { duniverse } : {}) };
+  return {
+    packages: diffMaps(versions(left), versions(right)),
+    opamFiles,
+    ...(typeof duniverse === 'string' ? { duniverseError: duniverse } : { duniverse }),
+  };
 }

@@ -101,7 +101,7 @@ export function compareJson(d: CompareData) {
                 right: o.duniverse.added.map((x) => ({ name: x.dir, value: x.url })),
                 detailed_diff: o.duniverse.changed.map((x) => ({ name: x.dir })),
               }
-            : 'no duniverse directories',
+            : (o.duniverseError ?? 'no duniverse directories'),
         }
       : null,
     ...d,
