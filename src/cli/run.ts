@@ -16,6 +16,7 @@ import { formatDuration } from './client/duration.ts';
 import { call } from './client/session.ts';
 import { colorWanted, makeStyle, resultStyle } from './client/style.ts';
 import { ClientError } from '../errors/client-error.ts';
+import { ListenError } from '../errors/listen-error.ts';
 import { readFile } from 'node:fs/promises';
 
 const SAMPLE = fileURLToPath(new URL('../../examples/hello.sh', import.meta.url));
@@ -123,9 +124,9 @@ export default async function run(argv: string[]): Promise<number> {
   } catch (e) {
     const err = e as NodeJS.ErrnoException & { address?: string; port?: number };
     const why = err.code === 'EADDRINUSE' ? `${err.address ?? '127.0.0.1'}:${err.port ?? ''} is in use (another builder? pick others with --port, --web, --9p, or --no-web, --no-9p)` : err.message;
-    process.stderr.write(`builder run: cannot start the server: ${why}\n`);
+    process.stderr.write(`builder run: cannot start the server: ${e instanceof ListenError ? e.message : why}\n`);
     await destroyPool();
-    return 1;
+    return e instanceof ListenError ? 2 : 1;
   }
   const remote = { host: '127.0.0.1', port: server.address.port };
   const remoteFlag = remote.port === 1234 ? '' : ` -r ${remote.host}:${remote.port}`;

@@ -1,5 +1,10 @@
 // `builder server` (alias `builder-server`): the original's flags, plus what a daemon needs.
+import { constants } from 'node:fs';
+import { access } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
+import { BuilderError } from '../errors/builder-error.ts';
+import { ListenError } from '../errors/listen-error.ts';
+import { StoreError } from '../errors/store-error.ts';
 import { attachLogger, type LogLevel } from '../observability/logger.ts';
 import { EventBus } from '../observability/events.ts';
 import { startServer } from '../server/builder-server.ts';
@@ -78,9 +83,22 @@ export default async function server(argv: string[]): Promise<number> {
   try {
     web = values['no-web'] ? undefined : parseAddress(values.web!, 3000);
     ninep = values['no-9p'] ? undefined : parseAddress(values['9p']!, 5640);
-    if (values.upload) new URL(values.upload);
   } catch (e) {
     return usageError((e as Error).message);
+  }
+  if (values.upload !== undefined) {
+    let url: URL | undefined;
+    try {
+      url = new URL(values.upload);
+    } catch {}
+    if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:')) return flagError(`--upload: not an http:// or https:// URL: ${values.upload}`);
+  }
+  if (values['import-state'] !== undefined) {
+    try {
+      await access(values['import-state'], constants.R_OK);
+    } catch (e) {
+      return flagError(`--import-state: cannot read ${values['import-state']}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`);
+    }
   }
   const bus = new EventBus();
   attachLogger(bus, { level, json: values['json-logs']! });
@@ -89,7 +107,9 @@ export default async function server(argv: string[]): Promise<number> {
     const { createWebSocketInspector } = await import('@statelyai/inspect');
     inspector = createWebSocketInspector({ url: values.inspect });
   }
-  const server = await startServer({
+  let server;
+  try {
+    server = await startServer({
     host: values.ip!,
     port,
     dir: values.dir!,
@@ -102,7 +122,17 @@ export default async function server(argv: string[]): Promise<number> {
     ...(inspector ? { inspect: inspector.inspect } : {}),
     bus,
     attach: (s) => attachParts(s, { ...(web ? { web } : {}), ...(ninep ? { ninep } : {}), configDir: values['config-dir']! }),
-  });
+    });
+  } catch (e) {
+    inspector?.stop();
+    exitSoon();
+    if (e instanceof ListenError) return flagError(e.message);
+    if (values['import-state'] && (e as { code?: string }).code !== 'ERR_STORE_OPEN' && !(e instanceof StoreError)) {
+      return flagError(`--import-state: cannot import ${values['import-state']}: ${(e as Error).message}`);
+    }
+    if (e instanceof BuilderError) return flagError(`--dir ${values.dir}: ${e.message}`);
+    throw e;
+  }
   await new Promise<void>((resolve) => {
     const stop = () => resolve();
     process.once('SIGTERM', stop);
@@ -111,7 +141,18 @@ export default async function server(argv: string[]): Promise<number> {
   bus.log('info', 'shutting down');
   await server.close();
   inspector?.stop();
+  exitSoon();
   return 0;
+}
+
+/** An inspector WebSocket reconnecting to nothing keeps the event loop alive: SIGTERM must still stop the server. */
+function exitSoon(): void {
+  setTimeout(() => process.exit(process.exitCode ?? 0), 1000).unref();
+}
+
+function flagError(message: string): number {
+  process.stderr.write(`builder server: ${message}\n`);
+  return 2;
 }
 
 function usageError(message: string): number {

@@ -1,4 +1,5 @@
 // Starts the web frontend and the 9P file system beside the builder server, sharing its store.
+import { asListenError } from '../errors/listen-error.ts';
 import type { RunningServer } from './builder-server.ts';
 import { jobsBackendOf } from './jobs-backend-adapter.ts';
 import { liveStateOf } from './live-state-adapter.ts';
@@ -40,6 +41,8 @@ export async function attachParts(server: RunningServer, opts: PartsOptions): Pr
         ...(opts.maxUploadBytes ? { maxUploadBytes: opts.maxUploadBytes } : {}),
         clock: server.supervisor.clock,
         log,
+      }).catch((e) => {
+        throw asListenError(e, 'web address', opts.web!.host, opts.web!.port, '--web ADDR or turn it off with --no-web');
       });
       closers.push(() => web.close());
       parts.web = web.address;
@@ -56,6 +59,8 @@ export async function attachParts(server: RunningServer, opts: PartsOptions): Pr
         backend: jobsBackendOf(server.supervisor, opts.ninepPlatform ? { defaultPlatform: opts.ninepPlatform } : {}),
         clock: server.supervisor.clock,
         log,
+      }).catch((e) => {
+        throw asListenError(e, '9P address', opts.ninep!.host, opts.ninep!.port, '--9p ADDR or turn it off with --no-9p');
       });
       closers.push(() => ninep.close());
       parts.ninep = ninep.address;

@@ -118,5 +118,6 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       throw e;
     }
   }
+  bus.emit('server:listening', { host: listener.address.host, port: listener.address.port });
   return server;
 }

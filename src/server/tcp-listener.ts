@@ -1,6 +1,7 @@
 // Accepts connections, reads the hello, and starts the client's or the worker's conversation.
 // A hello of another kind or version gets no answer, as the original: the connection is closed.
 import net from 'node:net';
+import { asListenError } from '../errors/listen-error.ts';
 import { CmdSocket } from '../protocol/cmd-socket.ts';
 import { CLIENT_VERSION, WORKER_VERSION } from '../protocol/types.ts';
 import { clientConversation } from './client-conversation.ts';
@@ -46,14 +47,15 @@ export async function listen(sup: Supervisor, opts: ListenerOptions): Promise<Li
   });
   server.maxConnections = opts.maxConnections ?? 20_000;
   await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
+    const failed = (e: Error) => reject(asListenError(e, 'builder port', opts.host, opts.port, '--port'));
+    server.once('error', failed);
     server.listen(opts.port, opts.host, () => {
-      server.off('error', reject);
+      server.off('error', failed);
       resolve();
     });
   });
+  // server:listening is emitted by startServer once every listener (web, 9P too) is bound.
   const addr = server.address() as net.AddressInfo;
-  sup.bus.emit('server:listening', { host: addr.address, port: addr.port });
   return {
     address: { host: addr.address, port: addr.port },
     close: () =>
