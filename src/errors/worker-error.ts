@@ -8,6 +8,8 @@ export const WorkerErrorCode = {
   UNEXPECTED_COMMAND: 'ERR_WORKER_UNEXPECTED_COMMAND',
   /** The server closed the connection before sending a job. */
   NO_JOB: 'ERR_WORKER_NO_JOB',
+  /** The server ended the job in progress and said why (its timeout): Failure(reason) during the job. */
+  SERVER_ENDED_JOB: 'ERR_WORKER_SERVER_ENDED_JOB',
   /** A bad command line or option value. */
   USAGE: 'ERR_WORKER_USAGE',
 } as const;

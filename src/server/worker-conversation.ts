@@ -4,7 +4,19 @@ import { uuidToString } from '../protocol/uuid.ts';
 import type { Supervisor, WorkerHandle } from './supervisor.ts';
 
 export async function workerConversation(sock: CmdSocket, sup: Supervisor, id: string): Promise<void> {
-  const handle: WorkerHandle = { id, remote: sock.remote, close: (reason) => sock.destroy(reason) };
+  // Ending a job (its timeout): Failure(reason) first, so that a worker reading it can say the server ended the job
+  // rather than that the connection broke (the original worker does not read during a job and sees the close).
+  const handle: WorkerHandle = {
+    id,
+    remote: sock.remote,
+    close: (reason) => {
+      void sock
+        .send({ type: 'failure', message: reason })
+        .then(() => sock.close())
+        .catch(() => undefined)
+        .finally(() => setTimeout(() => sock.destroy(reason), 2000).unref());
+    },
+  };
   sup.workerConnected(handle);
   let reason = 'connection closed';
   try {

@@ -111,7 +111,12 @@ async function runScheduled(socket: CmdSocket, uuid: Uuid, job: ScriptJob, optio
   void socket.closed.then(() => loseServer(new WorkerError(E.NO_JOB, `connection to ${socket.remote} closed during the job`)));
   // Anything the server sends now is out of place; its end (or an error) means the server is gone.
   socket.next().then(
-    (cmd) => loseServer(new WorkerError(cmd ? E.UNEXPECTED_COMMAND : E.NO_JOB, cmd ? `unexpected ${cmd.type} during the job` : 'server ended the connection during the job')),
+    (cmd) =>
+      loseServer(
+        cmd?.type === 'failure'
+          ? new WorkerError(E.SERVER_ENDED_JOB, `the server ended the job: ${cmd.message}`)
+          : new WorkerError(cmd ? E.UNEXPECTED_COMMAND : E.NO_JOB, cmd ? `unexpected ${cmd.type} during the job` : 'server ended the connection during the job'),
+      ),
     (err: Error) => loseServer(err),
   );
   const output = new OutputStream(socket, uuid, loseServer);
@@ -204,6 +209,12 @@ async function loop(options: WorkerOptions, log: (m: string) => void, clock: Clo
   for (;;) {
     if (stop.aborted) return 0;
     const end = await workSession({ ...options, stop });
+    if (end.type === 'lost' && (end.error as WorkerError).code === E.SERVER_ENDED_JOB) {
+      // Not a network failure: the job's end was the server's decision (logged with the job); ask for the next.
+      backoff.reset();
+      if (!options.loop) return 1;
+      continue;
+    }
     switch (end.type) {
       case 'job-done':
         backoff.reset();
@@ -211,8 +222,8 @@ async function loop(options: WorkerOptions, log: (m: string) => void, clock: Clo
         continue;
       case 'stopped':
         return 0;
-      case 'unreachable':
-      case 'lost': {
+      case 'lost':
+      case 'unreachable': {
         const what = end.type === 'unreachable' ? `cannot reach ${options.host}:${options.port}` : 'connection lost';
         if (!options.loop) {
           log(`${what}: ${end.error.message}`);
