@@ -1,6 +1,6 @@
 // `builder inspect FILE`: a job result (`full`, an Exec), a state file, or one Cmd (framed or not).
-// The flags of the original builder-inspect (--console, --script, --output DIR) print and write
-// exactly what it does; --job, --json and --asn1 are ours.
+// The flags of the original builder-inspect (--console, --script, --job, --output DIR) print and write
+// exactly what it does; --json and --asn1 are ours.
 import { constants } from 'node:fs';
 import { mkdir, open, readFile, realpath } from 'node:fs/promises';
 import path from 'node:path';
@@ -21,7 +21,7 @@ FILE is a job result (the 'full' file), a state file, or one command (with or wi
 
   --console      print the console output (relative times and lines), as builder-inspect does
   --script       print the job's script
-  --job          print the job's name, platform and uuid
+  --job          print the job's name and platform ("NAME on PLATFORM"; --json has the uuid)
   --output DIR   write every artifact under DIR (a path that would escape DIR is refused)
   --json         print the whole decoded value as JSON (bytes as {"$hex"} or {"$base64"})
   --asn1         print the DER structure (any file)
@@ -194,7 +194,7 @@ export async function inspectFile(argv: string[], out: (s: string) => void = (s)
       const e = d.value;
       if (o.console) for (const l of consoleLines(e)) out(l + '\n');
       if (o.script) out(e.job.script + '\n');
-      if (o.job) out(`job ${e.job.name} on ${e.job.platform ?? 'no-platform'}, uuid ${uuidToString(e.uuid)}\n`);
+      if (o.job) out(`${e.job.name} on ${e.job.platform ?? 'no-platform'}\n`);
       if (o.output !== undefined) await writeArtifacts(o.output, e.files);
     }
     if (o.json) out(stringifyJson({ kind: d.kind, value: d.value }) + '\n');

@@ -62,7 +62,7 @@ export async function killGroup(p: Proc): Promise<void> {
   try {
     process.kill(-p.child.pid!, 'SIGKILL');
   } catch {
-    // already gone
+    p.child.kill('SIGKILL'); // not a group leader (or already gone)
   }
   await exited;
 }
