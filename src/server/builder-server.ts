@@ -23,6 +23,8 @@ export interface ServerOptions {
   helloTimeoutMs?: number;
   observerMaxQueuedLines?: number;
   maxConnections?: number;
+  consoleMaxBytes?: number;
+  consoleMaxLines?: number;
   importState?: string;
   inspect?: (event: InspectionEvent) => void;
   /** extra parts started with the server and closed before it (web, 9P) */
@@ -68,6 +70,8 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     configDir: opts.configDir ?? '/etc/builder',
     ...(opts.upload ? { upload: opts.upload } : {}),
     defaultTimeoutSeconds,
+    ...(opts.consoleMaxBytes !== undefined ? { consoleMaxBytes: opts.consoleMaxBytes } : {}),
+    ...(opts.consoleMaxLines !== undefined ? { consoleMaxLines: opts.consoleMaxLines } : {}),
     ...(opts.inspect ? { inspect: opts.inspect } : {}),
     onOutbox: (entry) => outbox.add(entry),
   });

@@ -1,5 +1,14 @@
-// The console of a running job: every line kept for the result file (up to a byte bound, oldest
-// dropped beyond it and counted), and fanned out to observers as it arrives.
+// The console of a running job: every line kept for the result file (up to a bound on memory and one
+// on lines, oldest dropped beyond them and counted), and fanned out to observers as it arrives.
+
+/**
+ * What a held line costs beyond its bytes: the line object, its bigint, the Uint8Array and its
+ * ArrayBuffer, and the array slot (measured with heap snapshots: ~150 bytes for a one-byte line).
+ * Counting only bytes let 10 M one-byte lines take gigabytes under a 128 MiB cap.
+ */
+export const LINE_OVERHEAD_BYTES = 160;
+export const DEFAULT_CONSOLE_MAX_BYTES = 128 * 1024 * 1024;
+export const DEFAULT_CONSOLE_MAX_LINES = 500_000;
 
 export interface ConsoleLine {
   deltaNs: bigint;
@@ -11,6 +20,8 @@ export interface ConsoleObserver {
   end(deltaNs: bigint, result: string): void;
 }
 
+const DROPPED: ConsoleLine = { deltaNs: 0n, line: new Uint8Array(0) };
+
 export class ConsoleBuffer {
   readonly lines: ConsoleLine[] = [];
   private bytes = 0;
@@ -19,14 +30,20 @@ export class ConsoleBuffer {
   private readonly observers = new Set<ConsoleObserver>();
   ended?: { deltaNs: bigint; result: string };
 
-  constructor(private readonly maxBytes = 128 * 1024 * 1024) {}
+  constructor(
+    private readonly maxBytes = DEFAULT_CONSOLE_MAX_BYTES,
+    private readonly maxLines = DEFAULT_CONSOLE_MAX_LINES,
+  ) {}
 
   append(entry: ConsoleLine): void {
+    // A line decoded as a view into a larger frame buffer would keep that whole buffer alive.
+    if (entry.line.byteOffset !== 0 || entry.line.buffer.byteLength !== entry.line.byteLength) entry = { deltaNs: entry.deltaNs, line: entry.line.slice() };
     this.lines.push(entry);
-    this.bytes += entry.line.byteLength + 16;
-    while (this.bytes > this.maxBytes && this.head < this.lines.length - 1) {
+    this.bytes += entry.line.byteLength + LINE_OVERHEAD_BYTES;
+    while ((this.bytes > this.maxBytes || this.lines.length - this.head > this.maxLines) && this.head < this.lines.length - 1) {
       const old = this.lines[this.head]!;
-      this.bytes -= old.line.byteLength + 16;
+      this.bytes -= old.line.byteLength + LINE_OVERHEAD_BYTES;
+      this.lines[this.head] = DROPPED;
       this.head++;
       this.dropped++;
     }

@@ -4,7 +4,6 @@ import { createActor } from 'xstate';
 import { jobRunMachine } from '../../machines/job-run.ts';
 import type { Job, ScriptJob } from '../protocol/types.ts';
 import { randomUuid, uuidFromString, uuidToString } from '../protocol/uuid.ts';
-import { ConsoleBuffer } from './console-buffer.ts';
 import type { Change, RunningRecord } from './persistence.ts';
 import { timedOut } from './run-completion.ts';
 import { qkey, type Assignment, type Run, type SupervisorCore, type WorkerHandle } from './supervisor-core.ts';
@@ -25,7 +24,7 @@ export function restoreRun(core: SupervisorCore, uuid: string, snapshot: unknown
         inspect: core.opts.inspect,
       });
   actor.start();
-  const run: Run = { uuid, uuidBytes: uuidFromString(uuid), actor, queued, console: new ConsoleBuffer() };
+  const run: Run = { uuid, uuidBytes: uuidFromString(uuid), actor, queued, console: core.newConsole() };
   watchRun(core, run);
   core.runs.set(uuid, run);
   return run;
@@ -46,7 +45,7 @@ export function assign(core: SupervisorCore, worker: WorkerHandle, platform: str
       input: { uuid, jobName: queued.name, platform, queuedAt: now, timeoutMs: core.timeoutMs(queued.name) },
       inspect: core.opts.inspect,
     });
-    run = { uuid, uuidBytes: bytes, actor, queued, console: new ConsoleBuffer() };
+    run = { uuid, uuidBytes: bytes, actor, queued, console: core.newConsole() };
     watchRun(core, run);
     core.runs.set(uuid, run);
     actor.start();

@@ -9,7 +9,7 @@ import type { workerConnectionMachine } from '../../machines/worker-connection.t
 import type { EventBus } from '../observability/events.ts';
 import type { CatchUp, Exec, Job, ScriptJob, Uuid } from '../protocol/types.ts';
 import type { Clock, TimerHandle } from '../scheduler/clock.ts';
-import type { ConsoleBuffer } from './console-buffer.ts';
+import { ConsoleBuffer } from './console-buffer.ts';
 import { DueHeap } from './due-heap.ts';
 import type { JobQueue } from './job-queue.ts';
 import { OrbTemplates } from './orb-templates.ts';
@@ -30,6 +30,9 @@ export interface SupervisorOptions {
   upload?: string;
   defaultTimeoutSeconds?: number;
   inspect?: Observer<InspectionEvent> | ((event: InspectionEvent) => void);
+  /** bounds of a running job's console held in memory (and so of its result file) */
+  consoleMaxBytes?: number;
+  consoleMaxLines?: number;
   /** called once an upload outbox entry is durable */
   onOutbox?: (entry: OutboxEntry) => void;
 }
@@ -131,6 +134,10 @@ export class SupervisorCore {
 
   now(): number {
     return this.opts.clock.now();
+  }
+
+  newConsole(): ConsoleBuffer {
+    return new ConsoleBuffer(this.opts.consoleMaxBytes, this.opts.consoleMaxLines);
   }
 
   stateOf(run: Run): string {
