@@ -25,7 +25,11 @@ FILE is a job result (the 'full' file), a state file, or one command (with or wi
   --output DIR   write every artifact under DIR (a path that would escape DIR is refused)
   --json         print the whole decoded value as JSON (bytes as {"$hex"} or {"$base64"})
   --asn1         print the DER structure (any file)
-  --kind K       read FILE as K: exec, state or cmd (default: guessed)`;
+  --kind K       read FILE as K: exec, state or cmd (default: guessed)
+
+Other modes (their options: builder inspect --state DIR --help, builder inspect --machine job --help):
+  builder inspect --state DIR                          the actors and queues in a server's store (--dir DIR), read-only
+  builder inspect --machine job|worker|supervisor      draw a state machine (--format mermaid|dot|json)`;
 
 type Decoded = { kind: 'exec'; value: Exec } | { kind: 'state'; value: State } | { kind: 'cmd'; value: Cmd; framed: boolean };
 

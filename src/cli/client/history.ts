@@ -10,7 +10,7 @@ import { formatDuration } from './duration.ts';
 
 const command: ClientCommand = {
   name: 'history',
-  summary: 'Lists the finished runs of the job NAME, newest first: when, how long, the result, and where the result file is.',
+  summary: "Lists the finished runs of the job NAME, newest first: uuid, platform, when, how long, the result (--json adds each run's result file, resultPath, on the server's host). An unknown job is an error (exit 1).",
   args: [{ name: 'NAME', help: 'the job name' }],
   options: {
     limit: { type: 'string', value: 'N', help: 'show at most N runs', default: '20' },
