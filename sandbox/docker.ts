@@ -69,6 +69,7 @@ export class DockerSandbox implements Sandbox {
   /** Containers of jobs in progress, with how to stop each (its run then reports aborted). */
   private readonly live = new Map<Docker.Container, (reason: string) => void>();
   private reaped = false;
+  private readonly removals = new Set<Promise<unknown>>();
 
   constructor(private readonly options: DockerSandboxOptions) {
     if (!options.image) throw new SandboxError('ERR_SANDBOX_SPEC', 'the docker sandbox needs an image (--image)');
@@ -147,6 +148,7 @@ export class DockerSandbox implements Sandbox {
     } catch (err) {
       return { type: 'failed', message: `docker: cannot create a container from ${this.options.image}: ${(err as Error).message}` };
     }
+    spec.timer?.mark('create');
     let stopped: { type: 'timeout' } | { type: 'aborted'; reason: string } | undefined;
     const kill = () => {
       container.kill({ signal: 'SIGKILL' }).catch(() => undefined);
@@ -183,17 +185,21 @@ export class DockerSandbox implements Sandbox {
         stream.on('error', () => resolve());
       });
       container.modem.demuxStream(stream, sink((c) => console.push(c)), sink((c) => status.push(c)));
+      spec.timer?.mark('attach');
       if (!stopped) await container.start();
+      spec.timer?.mark('start');
       if (stopped) kill();
       // Asked once started: 'not-running' then means exited (a created container would match at once).
       const { StatusCode: code } = (await container.wait({ condition: 'not-running' })) as { StatusCode: number };
+      spec.timer?.mark('job');
       await Promise.race([drained, delay(2000)]);
+      spec.timer?.mark('drain');
       (stream as unknown as { destroy?: () => void }).destroy?.();
       console.end();
       status.end();
       if (stopped) return stopped;
-      const state = (await container.inspect()).State;
-      if (state.OOMKilled && code !== 0) return { type: 'out-of-memory' };
+      // Only a failed job can have been killed for its memory: a successful one needs no inspect round trip.
+      if (code !== 0 && (await container.inspect()).State.OOMKilled) return { type: 'out-of-memory' };
       const outcome: RunOutcome = marker ?? exitCodeWithoutMarker(code);
       if (outcome.type === 'exited' && transfer === 'copy') await this.copyOut(container, spec.dir);
       return outcome;
@@ -203,8 +209,14 @@ export class DockerSandbox implements Sandbox {
     } finally {
       clock.clearTimeout(timer);
       signal.removeEventListener('abort', onAbort);
-      await container.remove({ force: true, v: true }).catch(() => undefined);
-      this.live.delete(container);
+      // The job's end does not wait for the engine to remove its container (the directory is on the host, or was
+      // copied out): removal goes on while the next job runs; cleanup() waits for what is still pending.
+      const removal = container.remove({ force: true, v: true }).catch(() => undefined);
+      this.removals.add(removal);
+      void removal.finally(() => {
+        this.removals.delete(removal);
+        this.live.delete(container);
+      });
     }
   }
 
@@ -239,6 +251,7 @@ export class DockerSandbox implements Sandbox {
   }
 
   async cleanup(): Promise<void> {
+    await Promise.all(this.removals);
     for (const stop of this.live.values()) stop('worker exiting');
     await Promise.all([...this.live.keys()].map((c) => c.remove({ force: true, v: true }).catch(() => undefined)));
     const left = await this.docker
