@@ -31,7 +31,7 @@ export function directArgv(script: string): string[] {
 }
 
 // Functions are defined at the top level: parentheses inside $( ) trip some shells' parsers.
-// peek PID: prints "exit N" or "signal N" once PID is a zombie; polls with a growing pause (at most 0.5 s).
+// peek PID: prints "exit N" or "signal N" once PID is a zombie; polls with a growing pause (at most 0.1 s: the job's end waits for it).
 const WRAPPER = `peek() {
   p=$1 t=0.01
   while read -r s < "/proc/$p/stat"; do
@@ -42,7 +42,7 @@ const WRAPPER = `peek() {
       return
     fi
     sleep $t || sleep 1 || return
-    case $t in 0.01) t=0.02 ;; 0.02) t=0.05 ;; 0.05) t=0.1 ;; 0.1) t=0.2 ;; 0.2) t=0.5 ;; esac
+    case $t in 0.01) t=0.02 ;; 0.02) t=0.05 ;; 0.05) t=0.1 ;; esac
   done
 }
 run() {
