@@ -79,7 +79,8 @@ test('409 for a known uuid, 400 for a body that does not decode, 413 above the l
     method: 'POST',
     headers: { Authorization: admin, 'Transfer-Encoding': 'chunked' },
     body: async function* () {
-      for (let i = 0; i < 40; i++) yield new Uint8Array(4096);
+      const der = encodeExec(big);
+      for (let at = 0; at < der.length; at += 4096) yield der.subarray(at, at + 4096);
     },
   });
   assert.equal(chunked.status, 413);
@@ -88,10 +89,10 @@ test('409 for a known uuid, 400 for a body that does not decode, 413 above the l
 
 test('restricted users upload only to existing jobs on their access list', async () => {
   const robot = basic('robot', 'beep');
-  assert.equal((await upload(encodeExec(makeExec({ job: 'allowed', files: { 'bin/a': '1' } })), robot)).status, 401);
+  assert.equal((await upload(encodeExec(makeExec({ job: 'allowed', files: { 'bin/a': '1' } })), robot)).status, 403);
   assert.equal((await upload(encodeExec(makeExec({ job: 'allowed', files: { 'bin/a': '1' } })), admin)).status, 201);
   assert.equal((await upload(encodeExec(makeExec({ job: 'allowed', files: { 'bin/a': '2' } })), robot)).status, 201);
-  assert.equal((await upload(encodeExec(makeExec({ job: 'unikernel', files: { 'bin/a': '3' } })), robot)).status, 401);
+  assert.equal((await upload(encodeExec(makeExec({ job: 'unikernel', files: { 'bin/a': '3' } })), robot)).status, 403);
 });
 
 test('files, ETag and 304, main-binary, console, script, exec, all.tar.gz, latest, hash', async () => {

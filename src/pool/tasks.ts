@@ -8,7 +8,7 @@ import type { Cmd, Exec } from '../protocol/types.ts';
 
 export type Task =
   | { kind: 'sha256'; data: Uint8Array }
-  | { kind: 'sha256-file'; path: string }
+  | { kind: 'sha256-file'; path: string; start?: number; end?: number }
   | { kind: 'encode-cmd'; cmd: Cmd }
   | { kind: 'encode-exec'; exec: Exec };
 
@@ -18,9 +18,12 @@ function movable(b: Uint8Array): Uint8Array {
   return move(own) as unknown as Uint8Array;
 }
 
-async function hashFile(path: string): Promise<Uint8Array> {
+async function hashFile(path: string, start?: number, end?: number): Promise<Uint8Array> {
   const hash = createHash('sha256');
-  for await (const chunk of createReadStream(path, { highWaterMark: 1024 * 1024 })) hash.update(chunk as Buffer);
+  // an empty range reads nothing (createReadStream refuses end < start)
+  if (start !== undefined && end !== undefined && end <= start) return hash.digest();
+  const range = end !== undefined ? { start: start ?? 0, end: end - 1 } : start !== undefined ? { start } : {};
+  for await (const chunk of createReadStream(path, { highWaterMark: 1024 * 1024, ...range })) hash.update(chunk as Buffer);
   return hash.digest();
 }
 
@@ -29,7 +32,7 @@ export default async function run(task: Task): Promise<Uint8Array> {
     case 'sha256':
       return movable(createHash('sha256').update(task.data).digest());
     case 'sha256-file':
-      return movable(await hashFile(task.path));
+      return movable(await hashFile(task.path, task.start, task.end));
     case 'encode-cmd':
       return movable(encodeCmd(task.cmd));
     case 'encode-exec':

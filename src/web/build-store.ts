@@ -3,9 +3,9 @@
 // per input id, failed builds, and the latest successful build per (job, platform).
 import { readFile } from 'node:fs/promises';
 import type { Database, RootDatabase } from 'lmdb';
-import type { Exec } from '../protocol/types.ts';
+import type { Exec, Result, ScriptJob } from '../protocol/types.ts';
 import { uuidToString } from '../protocol/uuid.ts';
-import { ArtifactStore } from './artifact-store.ts';
+import { ArtifactStore, type BlobSource } from './artifact-store.ts';
 import type { ArtifactRef, BuildRecord, JobRecord } from './build-record.ts';
 import { sectionOf, successful } from './build-record.ts';
 import { encodeConsole } from './console-blob.ts';
@@ -23,6 +23,24 @@ function isSkipped(path: string): boolean {
   const base = path.split('/').pop() ?? path;
   return path === 'README.md' || base.endsWith('.build-hashes');
 }
+
+/** A finished job with its contents hashed but not stored: what record() and an upload's spool both produce. */
+export interface PreparedBuild {
+  uuid: string;
+  job: ScriptJob;
+  started: Date;
+  finished: Date;
+  result: Result;
+  files: { path: string; sha256: string; size: number }[];
+  console: { sha256: string; size: number; lines: number };
+  /** the content of every hash above */
+  blobs: Map<string, BlobSource>;
+  /** the text of the files whose content goes into the job's metadata */
+  texts: { 'README.md'?: string; 'opam-switch'?: string };
+}
+
+/** Files whose text record() keeps (see PreparedBuild.texts). */
+export const TEXT_FILES = ['README.md', 'opam-switch'] as const;
 
 export interface VacuumPolicy {
   kind: 'older-than' | 'except-latest' | 'except-latest-successful';
@@ -80,16 +98,34 @@ export class BuildStore {
     const hashes = await Promise.all(exec.files.map((f) => this.hasher(f.data)));
     const consoleBlob = encodeConsole(exec.console);
     const consoleSha = await this.hasher(consoleBlob);
+    const blobs = new Map<string, BlobSource>();
+    exec.files.forEach((f, i) => blobs.set(hashes[i]!, f.data));
+    blobs.set(consoleSha, consoleBlob);
+    const texts: PreparedBuild['texts'] = {};
+    for (const f of exec.files) if ((TEXT_FILES as readonly string[]).includes(f.path)) texts[f.path as (typeof TEXT_FILES)[number]] = Buffer.from(f.data).toString('utf8');
+    return this.recordPrepared({
+      uuid,
+      job: exec.job,
+      started: exec.started,
+      finished: exec.finished,
+      result: exec.result,
+      files: exec.files.map((f, i) => ({ path: f.path, sha256: hashes[i]!, size: f.data.length })),
+      console: { sha256: consoleSha, size: consoleBlob.length, lines: exec.console.length },
+      blobs,
+      texts,
+    });
+  }
+
+  /** Stores a build whose contents are hashed (their blobs are written here); 409 when the uuid is known. */
+  async recordPrepared(p: PreparedBuild): Promise<BuildRecord> {
+    const { uuid, blobs } = p;
+    if (this.builds.get(uuid)) throw webErrors.duplicateBuild(uuid);
     const artifacts: ArtifactRef[] = [];
     const extraFiles: ArtifactRef[] = [];
-    let readme: string | undefined;
-    let facts: JobFacts = {};
-    exec.files.forEach((f, i) => {
-      const ref = { path: f.path, sha256: hashes[i]!, size: f.data.length };
-      if (f.path === 'README.md') readme = Buffer.from(f.data).toString('utf8');
-      if (f.path === 'opam-switch') facts = jobFacts(Buffer.from(f.data).toString('utf8'));
-      (isSkipped(f.path) ? extraFiles : artifacts).push(ref);
-    });
+    const readme = p.texts['README.md'];
+    const opamSwitch = p.texts['opam-switch'];
+    const facts: JobFacts = opamSwitch !== undefined ? jobFacts(opamSwitch) : {};
+    for (const f of p.files) (isSkipped(f.path) ? extraFiles : artifacts).push({ path: f.path, sha256: f.sha256, size: f.size });
     const bins = artifacts.filter((a) => a.path.startsWith('bin/'));
     const byPath = new Map(artifacts.map((a) => [a.path, a.sha256]));
     const inputParts = ['opam-switch', 'build-environment', 'system-packages'].map((p) => byPath.get(p));
@@ -98,21 +134,18 @@ export class BuildStore {
       : undefined;
     const build: BuildRecord = {
       uuid,
-      job: exec.job.name,
-      platform: exec.job.platform ?? 'no-platform',
-      script: exec.job.script,
-      start: exec.started.getTime(),
-      finish: exec.finished.getTime(),
-      result: exec.result,
+      job: p.job.name,
+      platform: p.job.platform ?? 'no-platform',
+      script: p.job.script,
+      start: p.started.getTime(),
+      finish: p.finished.getTime(),
+      result: p.result,
       artifacts,
       extraFiles,
       ...(bins.length === 1 ? { mainBinary: bins[0]! } : {}),
       ...(inputId ? { inputId } : {}),
-      console: { sha256: consoleSha, size: consoleBlob.length, lines: exec.console.length },
+      console: { ...p.console },
     };
-    const blobs = new Map<string, Uint8Array>();
-    exec.files.forEach((f, i) => blobs.set(hashes[i]!, f.data));
-    blobs.set(consoleSha, consoleBlob);
     return this.serial(async () => {
       for (const [sha, data] of blobs) await this.artifacts.put(sha, data);
       this.root.transactionSync(() => {

@@ -2,7 +2,7 @@
 import type { RootDatabase } from 'lmdb';
 import type { Exec } from '../protocol/types.ts';
 import type { BuildRecord } from './build-record.ts';
-import { buildStoreFor } from './build-store.ts';
+import { buildStoreFor, type PreparedBuild } from './build-store.ts';
 import type { Hasher } from './hasher.ts';
 import { runUploadHooks, type HookRun } from './upload-hooks.ts';
 import { vizCacheFor } from './viz-cache.ts';
@@ -26,9 +26,9 @@ export interface RecordedBuild {
 }
 
 /** Stores a finished job; throws WebError ERR_WEB_DUPLICATE_BUILD (409) when its uuid is known. */
-export async function recordBuild(exec: Exec, opts: RecordBuildOptions): Promise<RecordedBuild> {
+export async function recordBuild(exec: Exec | PreparedBuild, opts: RecordBuildOptions): Promise<RecordedBuild> {
   const store = buildStoreFor(opts.root, opts.dataDir, opts.hasher);
-  const build = await store.record(exec);
+  const build = 'blobs' in exec ? await store.recordPrepared(exec) : await store.record(exec);
   const hooks = build.mainBinary
     ? runUploadHooks(opts.configDir, build, opts.dataDir, store.artifacts.path(build.mainBinary.sha256)).then((runs) => {
         for (const r of runs) if (r.exitCode !== 0) opts.log?.(`upload hook ${r.hook} exited ${r.exitCode}: ${r.output.trim()}`);

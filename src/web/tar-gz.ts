@@ -1,6 +1,7 @@
 // A small ustar writer for /all.tar.gz: regular files only, long paths through a pax header.
 import { createGzip } from 'node:zlib';
 import { PassThrough, type Readable } from 'node:stream';
+import { uploadPathProblem } from './upload-path.ts';
 
 function header(name: string, size: number, mtime: number, type: '0' | 'x'): Buffer {
   const h = Buffer.alloc(512);
@@ -32,12 +33,17 @@ function paxRecord(key: string, value: string): string {
   return `${len}${body}`;
 }
 
-/** Streams a gzip'ed tar of the files; each file's bytes are fetched when its turn comes. */
+/**
+ * Streams a gzip'ed tar of the files; each file's bytes are fetched when its turn comes.
+ * Entries whose path is absolute, climbs out with `..` or holds control characters are left out: uploads
+ * refuse such paths, but builds stored before that rule may still carry them.
+ */
 export function tarGz(files: { path: string; size: number; read: () => Promise<Buffer> }[], mtime: number): Readable {
   const tar = new PassThrough();
   const out = tar.pipe(createGzip());
   (async () => {
     for (const f of files) {
+      if (uploadPathProblem(f.path) !== undefined) continue;
       const name = Buffer.byteLength(f.path) > 99 ? f.path.slice(0, 99) : f.path;
       if (name !== f.path) {
         const pax = Buffer.from(paxRecord('path', f.path));

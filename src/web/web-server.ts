@@ -19,7 +19,13 @@ import type { Hasher } from './hasher.ts';
 import type { LiveState } from './live-state.ts';
 import { recordBuild } from './record-build.ts';
 import { tarGz } from './tar-gz.ts';
-import { authenticate, decodeUpload, DEFAULT_MAX_UPLOAD_BYTES, readBody } from './upload.ts';
+import { attachment } from './content-disposition.ts';
+import { safeComponent } from './upload-path.ts';
+import { rm } from 'node:fs/promises';
+import { authenticate, DEFAULT_MAX_CONCURRENT_UPLOADS, DEFAULT_MAX_UPLOAD_BYTES, prepareUpload, spoolUpload, UploadSlots } from './upload.ts';
+import { PasswordChecker, type PasswordCheckerOptions } from './password-checker.ts';
+import { uploadJobNameProblem } from './upload-path.ts';
+import { webEvents } from './web-events.ts';
 import { UserStore } from './users.ts';
 import { buildData, buildPage, compareData, comparePage } from './view-build.ts';
 import { failedPage, INDEX_MAX_AGE_MS, indexData, indexPage, jobData, jobPage } from './view-jobs.ts';
@@ -38,6 +44,10 @@ export interface WebServerOptions {
   live?: LiveState;
   configDir?: string;
   maxUploadBytes?: number;
+  /** uploads in flight at once; one more gets 503 with Retry-After */
+  maxConcurrentUploads?: number;
+  /** the password checks' limits (see password-checker.ts) */
+  auth?: PasswordCheckerOptions;
   clock?: Clock;
   hasher?: Hasher;
   log?: (line: string) => void;
@@ -79,6 +89,8 @@ function redirect(res: ServerResponse, status: 302 | 307, location: string): voi
 export async function startWebServer(opts: WebServerOptions): Promise<WebServer> {
   const store = buildStoreFor(opts.root, opts.dataDir, opts.hasher);
   const users = new UserStore(opts.root);
+  const checker = new PasswordChecker(users, opts.clock ?? systemClock, opts.auth);
+  const uploadSlots = new UploadSlots(opts.maxConcurrentUploads ?? DEFAULT_MAX_CONCURRENT_UPLOADS);
   const clock = opts.clock ?? systemClock;
   const log = opts.log ?? ((line: string) => process.stderr.write(`web: ${line}\n`));
   const limit = opts.maxUploadBytes ?? DEFAULT_MAX_UPLOAD_BYTES;
@@ -139,9 +151,7 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
         if (!a) throw webErrors.notFound(`file ${path}`);
         // text opens in the browser; binaries download
         const as = servedAs(path);
-        return serveBlob(c, a.sha256, as.type, as.inline ? {} : {
-          'Content-Disposition': `attachment; filename="${(path.split('/').pop() ?? 'file').replace(/["\\\r\n]/g, '_')}"`,
-        });
+        return serveBlob(c, a.sha256, as.type, as.inline ? {} : { 'Content-Disposition': attachment(path.split('/').pop() || 'file') });
       }
       case 'vizdependencies':
       case 'viztreemap': {
@@ -166,13 +176,13 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
           throw webErrors.notFound('the files of this build (removed by retention)');
         });
         return send(c.res, 200, Buffer.from(encodeExec(exec)), 'application/octet-stream', {
-          'Content-Disposition': `attachment; filename="${b.uuid}.exec"`,
+          'Content-Disposition': attachment(`${b.uuid}.exec`),
         });
       }
       case 'all.tar.gz': {
-        const prefix = `${b.job}-${b.uuid}`;
+        const prefix = `${safeComponent(b.job)}-${b.uuid}`;
         const files = b.artifacts.map((a) => ({ path: `${prefix}/${a.path}`, size: a.size, read: () => store.readBlob(a.sha256) }));
-        c.res.writeHead(200, { 'Content-Type': 'application/gzip', 'Content-Disposition': `attachment; filename="${prefix}.tar.gz"` });
+        c.res.writeHead(200, { 'Content-Type': 'application/gzip', 'Content-Disposition': attachment(`${b.job}-${b.uuid}.tar.gz`) });
         tarGz(files, b.finish).on('error', (e) => c.res.destroy(e)).pipe(c.res);
         return;
       }
@@ -246,28 +256,58 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
   };
 
   const upload = async (c: Ctx) => {
-    const user = await authenticate(users, c.req);
-    const body = await readBody(c.req, join(opts.dataDir, '_tmp'), limit);
-    const exec = decodeUpload(body);
-    if (!users.mayUpload(user, exec.job.name, store.job(exec.job.name) !== undefined)) {
-      throw webErrors.forbiddenJob(user.name, exec.job.name);
+    const user = await authenticate(checker, c.req);
+    const address = c.req.socket.remoteAddress ?? '';
+    const permit = (job: string) => {
+      const why = uploadJobNameProblem(job);
+      if (why) throw webErrors.badJobName(job, why);
+      if (!users.mayUpload(user, job, store.job(job) !== undefined)) {
+        webEvents.uploadRefused({ address, reason: 'forbidden' });
+        throw webErrors.forbiddenJob(user.name, job);
+      }
+    };
+    const named = c.url.searchParams.get('job');
+    if (named !== null) permit(named);
+    const release = uploadSlots.take();
+    if (!release) {
+      webEvents.uploadRefused({ address, reason: 'busy' });
+      throw webErrors.busy(`${uploadSlots.max} uploads in progress`, 5);
     }
-    await recordBuild(exec, { root: opts.root, dataDir: opts.dataDir, ...(opts.configDir ? { configDir: opts.configDir } : {}), log });
+    let spool: string | undefined;
+    try {
+      spool = await spoolUpload(c.req, join(opts.dataDir, '_tmp'), limit, (job) => {
+        if (named !== null && job !== named) throw webErrors.badRequest(`the body is for job ${job}, the request names ${named}`);
+        permit(job);
+      });
+      const prepared = await prepareUpload(spool);
+      await recordBuild(prepared, { root: opts.root, dataDir: opts.dataDir, ...(opts.configDir ? { configDir: opts.configDir } : {}), log });
+    } finally {
+      release();
+      if (spool) await Promise.all([rm(spool, { force: true }), rm(`${spool}.console`, { force: true })]);
+    }
     c.res.writeHead(201, { 'Content-Length': '0' });
     c.res.end();
   };
 
   const uploadBinary = async (c: Ctx, job: string, platform: string) => {
-    const user = await authenticate(users, c.req);
+    const user = await authenticate(checker, c.req);
+    const why = uploadJobNameProblem(job) ?? uploadJobNameProblem(platform);
+    if (why) throw webErrors.badJobName(job, why);
     if (!users.mayUpload(user, job, store.job(job) !== undefined)) throw webErrors.forbiddenJob(user.name, job);
     const name = binaryName(job, c.url.searchParams.get('binary_name'));
-    const data = await readLimited(c.req, limit);
-    await recordBuild(manualBuild(job, platform, name, data, new Date(clock.now())), {
-      root: opts.root,
-      dataDir: opts.dataDir,
-      ...(opts.configDir ? { configDir: opts.configDir } : {}),
-      log,
-    });
+    const release = uploadSlots.take();
+    if (!release) throw webErrors.busy(`${uploadSlots.max} uploads in progress`, 5);
+    try {
+      const data = await readLimited(c.req, limit);
+      await recordBuild(manualBuild(job, platform, name, data, new Date(clock.now())), {
+        root: opts.root,
+        dataDir: opts.dataDir,
+        ...(opts.configDir ? { configDir: opts.configDir } : {}),
+        log,
+      });
+    } finally {
+      release();
+    }
     c.res.writeHead(201, { 'Content-Length': '0' });
     c.res.end();
   };
@@ -340,8 +380,12 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
     route(c).catch((e: unknown) => {
       const err = e instanceof URIError ? webErrors.badRequest('bad percent-encoding') : e;
       if (res.headersSent) return void res.destroy();
+      // a writeHead that threw leaves its status text and some headers behind (a "500 OK" with an ETag)
+      for (const name of res.getHeaderNames()) res.removeHeader(name);
+      res.statusMessage = '';
+      res.setHeader('X-Content-Type-Options', 'nosniff');
       if (err instanceof WebError) {
-        const headers: Record<string, string> = {};
+        const headers: Record<string, string> = { ...err.headers };
         if (err.code === 'ERR_WEB_UNAUTHORIZED') headers['WWW-Authenticate'] = 'Basic realm="builder-web"';
         if (err.status === 413 || (req.method === 'POST' && !req.complete)) headers['Connection'] = 'close';
         if (c.json) send(res, err.status, JSON.stringify({ error: err.code, message: err.message }), 'application/json', headers);
@@ -366,7 +410,7 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
       new Promise<void>((resolve) => {
         for (const s of streams) s.end();
         // background visualizations finish first: they write into the data directory
-        server.close(() => void viz.idle().then(() => resolve()));
+        server.close(() => void Promise.all([checker.close(), viz.idle()]).then(() => resolve(), () => resolve()));
         server.closeAllConnections();
       }),
   };
