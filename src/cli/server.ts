@@ -26,7 +26,13 @@ const usage = `usage: builder server [options]   (alias: builder-server)
   --web ADDR             web frontend address (default 127.0.0.1:3000); --no-web turns it off
   --9p ADDR              9P file system address (default 127.0.0.1:5640); --no-9p turns it off
   --max-frame-bytes N    largest accepted frame (default 268435456)
-  --max-connections N    connections at once, clients and workers (default 20000)
+  --max-connections N    connections at once, clients and workers (default 20000, fewer when the
+                         open-file limit is lower: 256 descriptors stay for the web, 9P and the store)
+  --max-connections-per-address N
+                         connections at once from one address (default 512)
+  --command-timeout SECONDS
+                         a client that sends no command, or a worker no job request, this long
+                         after its hello is disconnected (default 30)
   --inspect URL          send actor events to a Stately inspector WebSocket (e.g. ws://127.0.0.1:8080)
   --log-level LEVEL      debug, info, warn or error (default info); -v is debug, -q is error
   --json-logs            log JSON lines instead of text
@@ -51,6 +57,8 @@ export default async function server(argv: string[]): Promise<number> {
         'no-9p': { type: 'boolean', default: false },
         'max-frame-bytes': { type: 'string' },
         'max-connections': { type: 'string' },
+        'max-connections-per-address': { type: 'string' },
+        'command-timeout': { type: 'string' },
         inspect: { type: 'string' },
         'log-level': { type: 'string', default: 'info' },
         'json-logs': { type: 'boolean', default: false },
@@ -73,9 +81,10 @@ export default async function server(argv: string[]): Promise<number> {
   const timeout = Number(values.timeout);
   const level = (values.quiet ? 'error' : values.verbose?.length ? 'debug' : values['log-level']) as LogLevel;
   if (!Number.isInteger(port) || port < 0 || port > 65535) return usageError(`--port: not a port number: ${values.port}`);
+  if (values['command-timeout'] !== undefined && !(Number(values['command-timeout']) > 0)) return usageError(`--command-timeout: not a positive number of seconds: ${values['command-timeout']}`);
   if (!(timeout > 0)) return usageError(`--timeout: not a positive number of seconds: ${values.timeout}`);
   if (!['debug', 'info', 'warn', 'error'].includes(level)) return usageError(`--log-level: one of debug, info, warn, error`);
-  for (const flag of ['max-frame-bytes', 'max-connections'] as const) {
+  for (const flag of ['max-frame-bytes', 'max-connections', 'max-connections-per-address'] as const) {
     const v = values[flag];
     if (v !== undefined && !(Number.isInteger(Number(v)) && Number(v) > 0)) return usageError(`--${flag}: not a positive integer: ${v}`);
   }
@@ -118,6 +127,8 @@ export default async function server(argv: string[]): Promise<number> {
     defaultTimeoutSeconds: timeout,
     ...(values['max-frame-bytes'] ? { maxFrameBytes: Number(values['max-frame-bytes']) } : {}),
     ...(values['max-connections'] ? { maxConnections: Number(values['max-connections']) } : {}),
+    ...(values['max-connections-per-address'] ? { maxConnectionsPerAddress: Number(values['max-connections-per-address']) } : {}),
+    ...(values['command-timeout'] ? { firstCommandTimeoutMs: Number(values['command-timeout']) * 1000 } : {}),
     ...(values['import-state'] ? { importState: values['import-state'] } : {}),
     ...(inspector ? { inspect: inspector.inspect } : {}),
     bus,

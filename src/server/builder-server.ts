@@ -23,6 +23,8 @@ export interface ServerOptions {
   helloTimeoutMs?: number;
   observerMaxQueuedLines?: number;
   maxConnections?: number;
+  maxConnectionsPerAddress?: number;
+  firstCommandTimeoutMs?: number;
   consoleMaxBytes?: number;
   consoleMaxLines?: number;
   importState?: string;
@@ -86,6 +88,8 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       ...(opts.helloTimeoutMs !== undefined ? { helloTimeoutMs: opts.helloTimeoutMs } : {}),
       ...(opts.observerMaxQueuedLines !== undefined ? { observerMaxQueuedLines: opts.observerMaxQueuedLines } : {}),
       ...(opts.maxConnections !== undefined ? { maxConnections: opts.maxConnections } : {}),
+      ...(opts.maxConnectionsPerAddress !== undefined ? { maxConnectionsPerAddress: opts.maxConnectionsPerAddress } : {}),
+      ...(opts.firstCommandTimeoutMs !== undefined ? { firstCommandTimeoutMs: opts.firstCommandTimeoutMs } : {}),
     });
   } catch (e) {
     await supervisor.stop();

@@ -11,10 +11,12 @@ import type { Supervisor } from './supervisor.ts';
 export interface ClientConversationOptions {
   /** console lines an observer may fall behind before the oldest are dropped */
   observerMaxQueuedLines?: number;
+  /** the command must come this soon after the hello (a silent connection holds a descriptor) */
+  firstCommandTimeoutMs?: number;
 }
 
 export async function clientConversation(sock: CmdSocket, sup: Supervisor, opts: ClientConversationOptions = {}): Promise<void> {
-  const cmd = await sock.next();
+  const cmd = await nextWithin(sock, opts.firstCommandTimeoutMs, 'no command in time after the hello');
   if (cmd === null) return;
   let reply: Cmd;
   try {
@@ -85,5 +87,16 @@ async function handle(cmd: Cmd, sock: CmdSocket, sup: Supervisor, opts: ClientCo
     }
     default:
       throw new CommandError('ERR_BAD_COMMUNICATION', 'bad communication');
+  }
+}
+
+/** The next command, or the connection closed when none came within `ms`. */
+export async function nextWithin(sock: CmdSocket, ms: number | undefined, reason: string): Promise<Cmd | null> {
+  if (ms === undefined) return sock.next();
+  const timer = setTimeout(() => sock.destroy(reason), ms);
+  try {
+    return await sock.next();
+  } finally {
+    clearTimeout(timer);
   }
 }

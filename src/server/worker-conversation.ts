@@ -1,9 +1,10 @@
 // A worker's conversation: JobRequested(platform) → (wait) → JobSchedule → Output* → JobFinished.
 import type { CmdSocket } from '../protocol/cmd-socket.ts';
+import { nextWithin } from './client-conversation.ts';
 import { uuidToString } from '../protocol/uuid.ts';
 import type { Supervisor, WorkerHandle } from './supervisor.ts';
 
-export async function workerConversation(sock: CmdSocket, sup: Supervisor, id: string): Promise<void> {
+export async function workerConversation(sock: CmdSocket, sup: Supervisor, id: string, firstCommandTimeoutMs?: number): Promise<void> {
   // Ending a job (its timeout): Failure(reason) first, so that a worker reading it can say the server ended the job
   // rather than that the connection broke (the original worker does not read during a job and sees the close).
   const handle: WorkerHandle = {
@@ -20,7 +21,7 @@ export async function workerConversation(sock: CmdSocket, sup: Supervisor, id: s
   sup.workerConnected(handle);
   let reason = 'connection closed';
   try {
-    const first = await sock.next();
+    const first = await nextWithin(sock, firstCommandTimeoutMs, 'no JobRequested in time after the hello');
     if (first === null) return;
     if (first.type !== 'job-requested') {
       reason = `expected JobRequested, got ${first.type}`;
