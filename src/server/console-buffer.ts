@@ -3,12 +3,12 @@
 
 /**
  * What a held line costs beyond its bytes: the line object, its bigint, the Uint8Array and its
- * ArrayBuffer, and the array slot (measured with heap snapshots: ~150 bytes for a one-byte line).
+ * ArrayBuffer, and the array slot (a few hundred bytes for a one-byte line).
  * Counting only bytes let 10 M one-byte lines take gigabytes under a 128 MiB cap.
  */
-export const LINE_OVERHEAD_BYTES = 160;
+export const LINE_OVERHEAD_BYTES = 256;
 export const DEFAULT_CONSOLE_MAX_BYTES = 128 * 1024 * 1024;
-export const DEFAULT_CONSOLE_MAX_LINES = 500_000;
+export const DEFAULT_CONSOLE_MAX_LINES = 200_000;
 
 export interface ConsoleLine {
   deltaNs: bigint;
