@@ -106,6 +106,7 @@ async function latencies(n: number, floors: Floors): Promise<void> {
     const rss = rssMiB(server.child.pid!);
     await server.kill('SIGTERM');
     const mp = (xs: number[]) => `median ${fmt(percentile(xs, 50), 2)} ms, p99 ${fmt(percentile(xs, 99), 2)} ms`;
+    if (n === sizes[sizes.length - 1]) scheduleGoals(n, sched, durable);
     console.log(
       `${fmt(n, 0).padStart(7)} jobs: schedule ${mp(sched)} (${samples} after 20 warm-up; first after start ${fmt(first, 1)} ms); ` +
         `info median ${fmt(percentile(info, 50))} ms, p99 ${fmt(percentile(info, 99))} ms; restart (process start to listening) ${fmt(ms, 0)} ms; RSS ${fmt(rss, 0)} MiB\n` +
@@ -115,6 +116,21 @@ async function latencies(n: number, floors: Floors): Promise<void> {
     await rm(dir, { recursive: true, force: true });
   }
 }
+
+/** Issue 13's schedule latency goals, against the floor of one durable write measured beside it. */
+function scheduleGoals(n: number, sched: number[], durable: number[]): void {
+  const median = percentile(sched, 50);
+  const p99 = percentile(sched, 99);
+  const floorP99 = percentile(durable, 99);
+  const met = (ok: boolean) => (ok ? 'met' : 'NOT met');
+  const at = n === 100_000 ? '' : ` (the goals are at 100k: run without BENCH_QUICK)`;
+  summary.push(
+    `schedule at ${fmt(n, 0)} jobs${at}: median ${fmt(median, 2)} ms (goal <= 1.0 ms: ${met(median <= 1)}); ` +
+      `p99 ${fmt(p99, 2)} ms (goal <= floor p99 + 1 ms = ${fmt(floorP99 + 1, 2)} ms: ${met(p99 <= floorP99 + 1)}); ` +
+      `floor: one durable 4 KiB write, p99 ${fmt(floorP99, 2)} ms, median ${fmt(percentile(durable, 50), 2)} ms`,
+  );
+}
+const summary: string[] = [];
 
 /**
  * What this machine adds by itself: the same exchange as the client's (connect, one write, the
@@ -218,12 +234,13 @@ async function idleWorkers(n: number, workers: number): Promise<void> {
 }
 
 console.log(`# data directories under ${dataRoot}`);
-console.log('# server (the original: 162 ms to schedule the 10,000th job, 415 ms for info at 10k jobs; targets: schedule p99 < 5 ms and restart < 2 s at 100k)');
+console.log('# server (the original: 162 ms to schedule the 10,000th job, 415 ms for info at 10k jobs). Restart here is to the log line, polled every 50 ms; bench/startup measures it from process start to a connection');
 const floors = await startFloors();
 try {
   for (const n of sizes) await latencies(n, floors.floors);
 } finally {
   await floors.stop();
 }
+for (const line of summary) console.log(line);
 for (const w of [1, 10, 100]) await dispatch(w);
 await idleWorkers(sizes[sizes.length - 1]!, quick ? 200 : 1000);
