@@ -1,7 +1,8 @@
 // One job from start to end on this machine: a fresh private directory, script.sh (mode 0500) in it, executed
 // there by the sandbox as the original worker does (its shebang honoured, see sandbox/job-shell.ts), the console
 // streamed, the artifacts collected after a normal exit, and the directory removed whatever happened.
-import { chmod, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmod, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Result, ScriptJob } from '../protocol/types.ts';
@@ -34,10 +35,12 @@ export interface JobReport {
   dir: string;
 }
 
+// The directory is made and removed with synchronous calls: the worker runs one job at a time and nothing else
+// waits on its event loop then, and a thread-pool round trip per call was a visible part of a short job's cycle.
 export async function runJob(job: ScriptJob, options: RunJobOptions): Promise<JobReport> {
-  const dir = await mkdtemp(join(options.tmpRoot ?? tmpdir(), 'builder-'));
+  const dir = mkdtempSync(join(options.tmpRoot ?? tmpdir(), 'builder-'));
   try {
-    await writeFile(join(dir, SCRIPT_NAME), job.script, { mode: 0o500 });
+    writeFileSync(join(dir, SCRIPT_NAME), job.script, { mode: 0o500 });
     options.timer?.mark('prepare');
     const outcome = await options.sandbox.run(
       {
@@ -69,7 +72,7 @@ export async function runJob(job: ScriptJob, options: RunJobOptions): Promise<Jo
 /** rm -rf that also gets through directories the job made unwritable or unreadable. */
 export async function removeDir(dir: string): Promise<void> {
   try {
-    await rm(dir, { recursive: true, force: true });
+    rmSync(dir, { recursive: true, force: true });
     return;
   } catch {
     await openUp(dir);
