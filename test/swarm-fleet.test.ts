@@ -106,6 +106,7 @@ whenAvailable('docker swarm', problem, () => {
         DEBIAN_12_REPLICAS: '3',
         DEBIAN_11_REPLICAS: '1',
         JOB_TIMEOUT: '300',
+        HEALTH_INTERVAL: '2s', // a new replica counts once healthy: scale and update wait for its first check
       });
       await stack.deploy();
     });
