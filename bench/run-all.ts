@@ -3,7 +3,7 @@
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 
-const families = ['startup', 'memory', 'codec', 'store', 'server', 'sandbox', 'dispatch', 'web', 'hostile-memory'];
+const families = ['startup', 'memory', 'codec', 'store', 'server', 'sandbox', 'dispatch', 'web', 'hostile-memory', 'web-hostile'];
 const chosen = process.argv.slice(2).length > 0 ? process.argv.slice(2) : families;
 let failed = 0;
 for (const name of chosen) {
