@@ -20,7 +20,7 @@ const procs: Proc[] = [];
 const gates: string[] = [];
 
 before(async () => {
-  [orig, ours] = await Promise.all([startOriginalServer(), startServerProcess({ args: ['--timeout', '3'] })]);
+  [orig, ours] = await Promise.all([startOriginalServer(), startServerProcess()]);
   work = await mkdtemp(path.join(os.tmpdir(), 'builder-interop-w-'));
 });
 
@@ -40,10 +40,10 @@ function startWorker(kind: Side, platform: string, remote: string, extra: string
   return p;
 }
 
-async function schedule(remote: string, name: string, platform: string, body: string): Promise<void> {
+async function schedule(remote: string, name: string, platform: string, body: string, extra: string[] = []): Promise<void> {
   const file = path.join(work, `${name}.sh`);
   await writeFile(file, body);
-  const r = await runCli(['schedule', name, platform, file, '--period', 'never', '-r', remote]);
+  const r = await runCli(['schedule', name, platform, file, '--period', 'never', ...extra, '-r', remote]);
   assert.equal(r.status, 0, r.stderr);
 }
 
@@ -126,8 +126,8 @@ test('the same jobs on every pair of worker and server give the same result file
 });
 
 test('a job killed by timeout: our server times out the original worker; our worker times out a job of the original server', { timeout: 120_000 }, async () => {
-  // our server (--timeout 3) and the original worker
-  await schedule(ours.remote, 'slow-ow', 'slow-ow', 'echo started\nsleep 60\n');
+  // our server (the job's timeout 3 s, our extension) and the original worker
+  await schedule(ours.remote, 'slow-ow', 'slow-ow', 'echo started\nsleep 60\n', ['--timeout', '3']);
   const ow = startWorker('original', 'slow-ow', ours.remote);
   const timedOut = await eventually(async () => {
     const h = JSON.parse((await runCli(['history', 'slow-ow', '--json', '-r', ours.remote])).stdout);

@@ -3,7 +3,7 @@
 // .ci/setup-system.sh): a missing binary fails the test, it is never skipped.
 // The originals want IPv4 literals, and pay ~40 ms of Nagle per request (see ../shared/peer/README.md).
 import { spawn } from 'node:child_process';
-import { accessSync, constants } from 'node:fs';
+import { accessSync, constants, readFileSync, readdirSync } from 'node:fs';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -56,13 +56,42 @@ export function startInGroup(file: string, args: string[]): Proc {
   return new Proc(spawn(file, args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true, env: { ...process.env, HOME: os.tmpdir(), TERM: 'dumb' } }));
 }
 
-/** SIGKILL to the whole group (as a machine that goes away); resolves when the leader exited. */
+/** The pids of every descendant of `pid`, from /proc. */
+function descendants(pid: number): number[] {
+  const parent = new Map<number, number>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      parent.set(Number(entry), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  const out: number[] = [];
+  for (let frontier = [pid]; frontier.length > 0; ) {
+    const next = [...parent].filter(([, pp]) => frontier.includes(pp)).map(([c]) => c);
+    out.push(...next);
+    frontier = next;
+  }
+  return out;
+}
+
+/**
+ * SIGKILL to the process, its group and every descendant (as a machine that goes away). The
+ * original worker runs jobs under GNU timeout, which makes its own process group and inherits the
+ * worker's socket: a job left alive would keep the worker's connection open.
+ */
 export async function killGroup(p: Proc): Promise<void> {
   const exited = p.child.exitCode !== null || p.child.signalCode !== null ? Promise.resolve() : new Promise<void>((r) => p.child.once('exit', () => r()));
-  try {
-    process.kill(-p.child.pid!, 'SIGKILL');
-  } catch {
-    p.child.kill('SIGKILL'); // not a group leader (or already gone)
+  const pid = p.child.pid!;
+  const below = descendants(pid);
+  for (const target of [-pid, pid, ...below]) {
+    try {
+      process.kill(target, 'SIGKILL');
+    } catch {
+      // not a group leader, or already gone
+    }
   }
   await exited;
 }
