@@ -43,7 +43,8 @@ async function serverWith(n: number): Promise<{ server: Spawned; dir: string; cw
   const cwd = path.join(dir, 'snapshots');
   await (await import('node:fs/promises')).mkdir(cwd);
   if (n > 0) await seedStore(dir, n);
-  const server = await spawnBuilderServer(dir, { nodeArgs: ['--heapsnapshot-signal=SIGUSR2'], cwd });
+  // every bench worker comes from 127.0.0.1: above the default per-address limit
+  const server = await spawnBuilderServer(dir, { nodeArgs: ['--heapsnapshot-signal=SIGUSR2'], cwd, args: ['--max-connections-per-address', String(2 * workers)] });
   await sleep(1000);
   return { server, dir, cwd };
 }

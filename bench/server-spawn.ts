@@ -54,9 +54,10 @@ export async function spawnUntilListening(argv: string[], port: number, opts: { 
 }
 
 /** `builder server` on dir, as the tests and a user start it (no web, no 9P: the TCP server alone). */
-export async function spawnBuilderServer(dir: string, opts: { nodeArgs?: string[]; cwd?: string } = {}): Promise<Spawned> {
+export async function spawnBuilderServer(dir: string, opts: { nodeArgs?: string[]; cwd?: string; args?: string[] } = {}): Promise<Spawned> {
   const port = await freePort();
-  return spawnUntilListening([builderBin, 'server', '--dir', dir, '--port', String(port), '--config-dir', path.join(dir, 'etc'), '--no-web', '--no-9p', '--log-level', 'warn'], port, opts);
+  const argv = [builderBin, 'server', '--dir', dir, '--port', String(port), '--config-dir', path.join(dir, 'etc'), '--no-web', '--no-9p', '--log-level', 'warn', ...(opts.args ?? [])];
+  return spawnUntilListening(argv, port, opts);
 }
 
 export function rssMiB(pid: number): number {
