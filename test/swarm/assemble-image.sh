@@ -56,5 +56,8 @@ grep -qx 'COPY --from=build /app /app' <<<"$stage" || { echo "deploy/Dockerfile:
   echo 'ARG NODE_IMAGE'
   sed 's|^COPY --from=build /app /app$|COPY app /app|' <<<"$stage"
 } >"$ctx/Dockerfile"
+old=$(docker image inspect -f '{{.Id}}' "$tag" 2>/dev/null || true)
 DOCKER_BUILDKIT=0 docker build -q --network none --build-arg "NODE_IMAGE=$base" -t "$tag" "$ctx" >/dev/null
+# the previous build, now untagged, is not kept (unless a container still uses it)
+if [ -n "$old" ] && [ "$old" != "$(docker image inspect -f '{{.Id}}' "$tag")" ]; then docker image rm "$old" >/dev/null 2>&1 || true; fi
 echo "$tag"
