@@ -54,6 +54,8 @@ export interface Change {
   meta?: Record<string, unknown>;
   /** not persisted: run once the change is durable (a worker gets its job only then) */
   after?: (() => void)[];
+  /** not persisted: run (last first) when the change could not be made durable, to put memory back as it was */
+  undo?: (() => void)[];
 }
 
 export interface Loaded {

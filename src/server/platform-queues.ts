@@ -6,19 +6,20 @@ import type { Change } from './persistence.ts';
 import { assign } from './run-assignment.ts';
 import { jobPlatform, qkey, type SupervisorCore } from './supervisor-core.ts';
 
-export function addToQueues(core: SupervisorCore, job: Job, change: Change): void {
+/** Queues the job; hands queued jobs to waiting workers at once unless `handOut` is false (the caller does it later). */
+export function addToQueues(core: SupervisorCore, job: Job, change: Change, handOut = true): void {
   if (job.type === 'orb-build') {
     for (const platform of core.queues.keys()) {
-      if (queueBack(core, platform, job, change)) dispatch(core, platform, change);
+      if (queueBack(core, platform, job, change) && handOut) dispatch(core, platform, change);
     }
     // Workers waiting on a platform without a queue yet: it is made from the schedule now.
-    for (const platform of [...core.waiters.keys()]) if (!core.queues.has(platform)) dispatch(core, platform, change);
+    for (const platform of [...core.waiters.keys()]) if (!core.queues.has(platform)) (handOut ? dispatch(core, platform, change) : findQueue(core, platform, change));
     return;
   }
   const platform = jobPlatform(job)!;
   if (!findQueue(core, platform, change)) return;
   queueBack(core, platform, job, change);
-  dispatch(core, platform, change);
+  if (handOut) dispatch(core, platform, change);
 }
 
 /** The platform's queue, created from the schedule on first use, as the original does. */

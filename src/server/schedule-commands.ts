@@ -8,7 +8,7 @@ import { newScheduleEntry, type Change, type ScheduleEntry } from './persistence
 import { addToQueues, dispatch, queueFront } from './platform-queues.ts';
 import { finishUnscheduled } from './run-completion.ts';
 import { armTick } from './schedule-timer.ts';
-import { jobPlatform, type ScheduleRequest, type SupervisorCore } from './supervisor-core.ts';
+import { isEmpty, jobPlatform, type ScheduleRequest, type SupervisorCore } from './supervisor-core.ts';
 
 export async function scheduleJob(core: SupervisorCore, req: ScheduleRequest): Promise<void> {
   const job = req.job;
@@ -36,10 +36,23 @@ export async function scheduleJob(core: SupervisorCore, req: ScheduleRequest): P
   core.schedule.set(entry.name, entry);
   if (!entry.paused) core.due.set(entry.name, entry.next);
   const queueNow = req.queueNow ?? req.trigger.type === 'period';
-  if (queueNow && !entry.paused) addToQueues(core, job, change);
-  core.bus.emit('schedule:added', platform === undefined ? { name: job.name } : { name: job.name, platform });
+  // Queued now, handed to a worker only once durable: a schedule that fails to commit leaves no trace.
+  if (queueNow && !entry.paused) addToQueues(core, job, change, false);
+  change.undo = [
+    () => {
+      if (core.schedule.get(entry.name) !== entry) return;
+      core.schedule.delete(entry.name);
+      core.due.delete(entry.name);
+      for (const p of change.createQueue ?? []) core.queues.delete(p);
+      for (const op of change.queue ?? []) if (op.op === 'push-back' && op.job.name === entry.name) core.queues.get(op.platform)?.remove(entry.name);
+    },
+  ];
   armTick(core);
   await core.commit(change);
+  core.bus.emit('schedule:added', platform === undefined ? { name: job.name } : { name: job.name, platform });
+  const handOut: Change = { queue: [] };
+  for (const p of [...core.waiters.keys()]) dispatch(core, p, handOut);
+  if (!isEmpty(handOut)) core.persistLater(handOut);
 }
 
 export async function unschedule(core: SupervisorCore, name: string): Promise<void> {

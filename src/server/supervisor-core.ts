@@ -13,6 +13,7 @@ import { ConsoleBuffer } from './console-buffer.ts';
 import { DueHeap } from './due-heap.ts';
 import type { JobQueue } from './job-queue.ts';
 import { OrbTemplates } from './orb-templates.ts';
+import { diskFullError } from './disk-full.ts';
 import type { Change, OutboxEntry, Persistence, ScheduleEntry, Trigger } from './persistence.ts';
 
 export const NO_PLATFORM = 'no-platform';
@@ -150,8 +151,13 @@ export class SupervisorCore {
 
   commit(change: Change): Promise<void> {
     const after = change.after;
+    const undo = change.undo;
     delete change.after;
-    const p = this.opts.persistence.commit(change);
+    delete change.undo;
+    const p = this.opts.persistence.commit(change).catch((e) => {
+      if (undo) for (const f of undo.reverse()) f();
+      throw diskFullError(e, this.opts.dir) ?? e;
+    });
     if (after) {
       p.then(
         () => after.forEach((f) => f()),
