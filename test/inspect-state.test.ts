@@ -126,7 +126,7 @@ test('--kind and --id select actors; errors are clear', { timeout: 60_000 }, asy
   assert.match(notStore.stderr, /cannot open the store/);
   const bad = await inspect('--kind', 'robot');
   assert.equal(bad.status, 2);
-  assert.match(bad.stderr, /usage: builder inspect --state DIR/);
+  assert.match(bad.stderr, /^builder inspect: .*robot.* \(see builder inspect --state DIR --help\)\n$/);
   const help = await runCli(['inspect', '--state', '.', '--help']);
   assert.equal(help.status, 0);
   assert.match(help.stdout, /read-only/);

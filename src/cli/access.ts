@@ -11,7 +11,7 @@ export default async function access(argv: string[]): Promise<number> {
   try {
     f = parseFlags(argv, ['dir'], ['help']);
   } catch (e) {
-    process.stderr.write(`builder access: ${(e as Error).message}\n${usage}\n`);
+    process.stderr.write(`builder access: ${(e as Error).message} (see builder access --help)\n`);
     return 2;
   }
   if (f.switches.has('help')) {

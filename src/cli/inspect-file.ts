@@ -173,7 +173,7 @@ export async function inspectFile(argv: string[], out: (s: string) => void = (s)
     o = parseArgs(argv);
   } catch (e) {
     if (!(e instanceof UsageError)) throw e;
-    process.stderr.write(`builder inspect: ${e.message}\n${usage}\n`);
+    process.stderr.write(`builder inspect: ${e.message} (see builder inspect --help)\n`);
     return 2;
   }
   let bytes: Uint8Array;

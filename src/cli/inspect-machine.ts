@@ -148,7 +148,7 @@ export async function inspectMachine(argv: string[]): Promise<number> {
       allowPositionals: false,
     }));
   } catch (e) {
-    process.stderr.write(`builder inspect: ${(e as Error).message.split('\n')[0]}\n\n${usage}\n`);
+    process.stderr.write(`builder inspect: ${(e as Error).message.split('\n')[0]} (see builder inspect --machine job --help)\n`);
     return 2;
   }
   if (values.help) {
@@ -164,6 +164,6 @@ export async function inspectMachine(argv: string[]): Promise<number> {
 }
 
 function bad(message: string): number {
-  process.stderr.write(`builder inspect: ${message}\n\n${usage}\n`);
+  process.stderr.write(`builder inspect: ${message} (see builder inspect --machine job --help)\n`);
   return 2;
 }

@@ -203,6 +203,6 @@ export async function inspectState(argv: string[]): Promise<number> {
 }
 
 function bad(message: string): number {
-  process.stderr.write(`builder inspect: ${message}\n\n${usage}\n`);
+  process.stderr.write(`builder inspect: ${message} (see builder inspect --state DIR --help)\n`);
   return 2;
 }

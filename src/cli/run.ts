@@ -248,6 +248,6 @@ export default async function run(argv: string[]): Promise<number> {
 }
 
 function usageError(message: string): number {
-  process.stderr.write(`builder run: ${message}\n\n${usage}\n`);
+  process.stderr.write(`builder run: ${message} (see builder run --help)\n`);
   return 2;
 }

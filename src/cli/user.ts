@@ -25,7 +25,7 @@ export default async function user(argv: string[]): Promise<number> {
   try {
     f = parseFlags(argv, ['dir', 'password'], ['restricted', 'unrestricted', 'password-stdin', 'json', 'help']);
   } catch (e) {
-    process.stderr.write(`builder user: ${(e as Error).message}\n${usage}\n`);
+    process.stderr.write(`builder user: ${(e as Error).message} (see builder user --help)\n`);
     return 2;
   }
   const [cmd, name, ...extra] = f.positionals;
@@ -74,7 +74,7 @@ export default async function user(argv: string[]): Promise<number> {
     return 0;
   } catch (e) {
     if (e instanceof UsageError) {
-      process.stderr.write(`builder user: ${e.message}\n${usage}\n`);
+      process.stderr.write(`builder user: ${e.message} (see builder user --help)\n`);
       return 2;
     }
     if (!(e instanceof BuilderError)) throw e;

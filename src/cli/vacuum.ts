@@ -48,7 +48,7 @@ export default async function vacuum(argv: string[]): Promise<number> {
     dir = f.values.get('dir') ?? DEFAULT_DATA_DIR;
     dryRun = f.switches.has('dry-run');
   } catch (e) {
-    process.stderr.write(`builder vacuum: ${(e as Error).message}\n${usage}\n`);
+    process.stderr.write(`builder vacuum: ${(e as Error).message} (see builder vacuum --help)\n`);
     return 2;
   }
   const store = await openRoot(dir);

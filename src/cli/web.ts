@@ -21,18 +21,18 @@ export default async function web(argv: string[]): Promise<number> {
     }
     if (f.positionals.length > 0) throw new UsageError(`unexpected argument ${f.positionals[0]}`);
   } catch (e) {
-    process.stderr.write(`builder web: ${(e as Error).message}\n${usage}\n`);
+    process.stderr.write(`builder web: ${(e as Error).message} (see builder web --help)\n`);
     return 2;
   }
   const port = Number(f.values.get('port') ?? 3000);
   const maxUploadBytes = Number(f.values.get('max-upload-bytes') ?? DEFAULT_MAX_UPLOAD_BYTES);
   const expiredJobsDays = Number(f.values.get('expired-jobs') ?? 30);
   if (!Number.isInteger(expiredJobsDays) || expiredJobsDays < 0) {
-    process.stderr.write(`builder web: --expired-jobs takes a number of days (0: never)\n${usage}\n`);
+    process.stderr.write(`builder web: --expired-jobs takes a number of days (0: never) (see builder web --help)\n`);
     return 2;
   }
   if (!Number.isInteger(port) || port < 0 || port > 65535 || !Number.isInteger(maxUploadBytes) || maxUploadBytes < 1) {
-    process.stderr.write(`builder web: bad --port or --max-upload-bytes\n${usage}\n`);
+    process.stderr.write(`builder web: bad --port or --max-upload-bytes (see builder web --help)\n`);
     return 2;
   }
   const dir = f.values.get('dir') ?? DEFAULT_DATA_DIR;
