@@ -55,6 +55,16 @@ test('3,000 schedules on a 3 MiB disk: memory, store and replies agree; space ba
     const queued = fx.server.supervisor.info().queues.flatMap((q) => q.jobs.map((j) => j.name)).sort();
     assert.deepEqual(queued, ok);
 
+    // unschedule and stop on the full disk: a Failure leaves the job as it was, a Success removes it
+    for (const name of ok.slice(0, 20)) {
+      const r = await outcome(fx.port, { type: 'unschedule', name });
+      if (r.type === 'success') ok.splice(ok.indexOf(name), 1);
+      else assert.match((r as Extract<Cmd, { type: 'failure' }>).message, /^disk full: /);
+    }
+    assert.deepEqual(await infoNames(fx.port), ok);
+    assert.deepEqual((await fx.server.persistence.load()).schedule.map((e) => e.name).sort(), ok);
+    assert.deepEqual(fx.server.supervisor.info().queues.flatMap((q) => q.jobs.map((j) => j.name)).sort(), ok);
+
     await rm(filler);
     assert.equal((await outcome(fx.port, { type: 'schedule', period: 'daily', job: { type: 'script', name: 'space-back', script: 'true', platform: 'p' } })).type, 'success');
     ok.push('space-back');

@@ -44,6 +44,19 @@ export class JobQueue {
     return moved;
   }
 
+  /** where the name is in the queue, or -1 */
+  indexOf(name: string): number {
+    return this.names.has(name) ? this.items.findIndex((j) => j.name === name) : -1;
+  }
+
+  /** Puts a job back where it was (undoing a remove); false when the name is queued already. */
+  insertAt(index: number, job: Job): boolean {
+    if (this.names.has(job.name)) return false;
+    this.items.splice(Math.min(index, this.items.length), 0, job);
+    this.names.add(job.name);
+    return true;
+  }
+
   remove(name: string): boolean {
     if (!this.names.delete(name)) return false;
     const i = this.items.findIndex((j) => j.name === name);

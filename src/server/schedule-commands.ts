@@ -1,7 +1,7 @@
 // The client commands that change the schedule: schedule, unschedule, execute, reschedule, drop and
 // undrop a platform, stop and start a job. Each changes memory synchronously, then commits one change.
 import { CommandError } from '../errors/command-error.ts';
-import type { Period } from '../protocol/types.ts';
+import type { Job, Period } from '../protocol/types.ts';
 import { firstRun, validateTrigger } from '../scheduler/trigger.ts';
 import { jobNameProblem } from './artifact-path.ts';
 import { newScheduleEntry, type Change, type ScheduleEntry } from './persistence.ts';
@@ -9,6 +9,25 @@ import { addToQueues, dispatch, queueFront } from './platform-queues.ts';
 import { finishUnscheduled } from './run-completion.ts';
 import { armTick } from './schedule-timer.ts';
 import { isEmpty, jobPlatform, type ScheduleRequest, type SupervisorCore } from './supervisor-core.ts';
+
+/** Undoes the queue additions of `change` for job `name` and the queues it created. */
+function undoQueued(core: SupervisorCore, change: Change, name: string): void {
+  for (const p of change.createQueue ?? []) core.queues.delete(p);
+  for (const op of change.queue ?? []) if (op.op === 'push-back' && op.job.name === name) core.queues.get(op.platform)?.remove(name);
+}
+
+/** Puts a schedule entry back as it was before a change that could not be saved. */
+function restoreEntry(core: SupervisorCore, entry: ScheduleEntry): void {
+  core.schedule.set(entry.name, entry);
+  core.due.set(entry.name, entry.paused ? null : entry.next);
+}
+
+/** Hands queued jobs to waiting workers, once the change that queued them is durable. */
+function handOutQueued(core: SupervisorCore): void {
+  const handOut: Change = { queue: [] };
+  for (const p of [...core.waiters.keys()]) dispatch(core, p, handOut);
+  if (!isEmpty(handOut)) core.persistLater(handOut);
+}
 
 export async function scheduleJob(core: SupervisorCore, req: ScheduleRequest): Promise<void> {
   const job = req.job;
@@ -43,26 +62,36 @@ export async function scheduleJob(core: SupervisorCore, req: ScheduleRequest): P
       if (core.schedule.get(entry.name) !== entry) return;
       core.schedule.delete(entry.name);
       core.due.delete(entry.name);
-      for (const p of change.createQueue ?? []) core.queues.delete(p);
-      for (const op of change.queue ?? []) if (op.op === 'push-back' && op.job.name === entry.name) core.queues.get(op.platform)?.remove(entry.name);
+      undoQueued(core, change, entry.name);
     },
   ];
   armTick(core);
   await core.commit(change);
   core.bus.emit('schedule:added', platform === undefined ? { name: job.name } : { name: job.name, platform });
-  const handOut: Change = { queue: [] };
-  for (const p of [...core.waiters.keys()]) dispatch(core, p, handOut);
-  if (!isEmpty(handOut)) core.persistLater(handOut);
+  handOutQueued(core);
 }
 
 export async function unschedule(core: SupervisorCore, name: string): Promise<void> {
   if (!core.schedule.has(name)) throw new CommandError('ERR_UNKNOWN_JOB', `unknown job ${name}`);
   const change: Change = { deleteSchedule: [name], queue: [] };
+  const entry = core.schedule.get(name)!;
   core.schedule.delete(name);
   core.due.delete(name);
+  const removed: { platform: string; index: number; job: Job }[] = [];
   for (const [platform, q] of core.queues) {
-    if (q.remove(name)) change.queue!.push({ op: 'remove', platform, name });
+    const index = q.indexOf(name);
+    if (index >= 0 && q.remove(name)) {
+      removed.push({ platform, index, job: entry.job });
+      change.queue!.push({ op: 'remove', platform, name });
+    }
   }
+  change.undo = [
+    () => {
+      if (core.schedule.has(name)) return;
+      restoreEntry(core, entry);
+      for (const r of removed) core.queues.get(r.platform)?.insertAt(r.index, r.job);
+    },
+  ];
   for (const [key, uuid] of [...core.waitingRuns]) {
     const run = core.runs.get(uuid);
     if (run && run.queued.name === name) {
@@ -104,24 +133,42 @@ export async function reschedule(core: SupervisorCore, name: string, next: Date,
   const change: Change = { putSchedule: [updated], queue: [] };
   core.schedule.set(name, updated);
   if (!updated.paused) core.due.set(name, updated.next);
-  // As the original: a rescheduled job is queued at once as well.
-  addToQueues(core, updated.job, change);
+  // As the original: a rescheduled job is queued at once as well (handed out once durable).
+  addToQueues(core, updated.job, change, false);
+  change.undo = [
+    () => {
+      if (core.schedule.get(name) !== updated) return;
+      restoreEntry(core, entry);
+      undoQueued(core, change, name);
+    },
+  ];
   armTick(core);
   await core.commit(change);
+  handOutQueued(core);
 }
 
 export async function dropPlatform(core: SupervisorCore, platform: string): Promise<void> {
   if (!core.queues.has(platform)) throw new CommandError('ERR_UNKNOWN_PLATFORM', `unknown platform ${platform}`);
   const change: Change = { deleteQueue: [platform], putDropped: [platform], deleteSchedule: [] };
+  const queue = core.queues.get(platform)!;
+  const entries: ScheduleEntry[] = [];
   core.queues.delete(platform);
   core.dropped.add(platform);
   for (const [name, e] of core.schedule) {
     if (jobPlatform(e.job) === platform) {
+      entries.push(e);
       core.schedule.delete(name);
       core.due.delete(name);
       change.deleteSchedule!.push(name);
     }
   }
+  change.undo = [
+    () => {
+      core.dropped.delete(platform);
+      if (!core.queues.has(platform)) core.queues.set(platform, queue);
+      for (const e of entries) if (!core.schedule.has(e.name)) restoreEntry(core, e);
+    },
+  ];
   await core.commit(change);
 }
 
@@ -143,6 +190,7 @@ export async function setPaused(core: SupervisorCore, name: string, paused: bool
   const change: Change = { putSchedule: [updated] };
   core.schedule.set(name, updated);
   core.due.set(name, paused ? null : updated.next);
+  change.undo = [() => core.schedule.get(name) === updated && restoreEntry(core, entry)];
   // Stopping ends the runs by time; a run already queued (or running) still happens, as a started
   // jobd job whose command is running finishes.
   armTick(core);
