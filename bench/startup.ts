@@ -6,7 +6,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { call } from '../src/cli/client/session.ts';
@@ -96,6 +96,7 @@ async function restart(jobs: number, runs: number): Promise<number> {
 }
 
 console.log('# start-up (issue 13.1) and restart (13.3), from process start, as a user runs them');
+console.log(`# load average ${loadavg().map((l) => l.toFixed(2)).join(' ')} on ${cpus().length} CPUs: every figure here rises with it`);
 await commands();
 const floor = await listenFloor();
 console.log(`floor: a Node process that only listens, spawn to first connection ${fmt(floor)} ms (median of 5)`);
