@@ -19,6 +19,12 @@ export class OrbTemplates {
     return this.read(platform) !== null;
   }
 
+  /** As exists(), reading the file again (a template may have been added since). */
+  existsNow(platform: string): boolean {
+    this.cache.delete(platform);
+    return this.read(platform) !== null;
+  }
+
   private read(platform: string): string | null {
     if (!this.cache.has(platform)) {
       let text: string | null = null;

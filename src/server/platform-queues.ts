@@ -9,8 +9,9 @@ import { jobPlatform, qkey, type SupervisorCore } from './supervisor-core.ts';
 /** Queues the job; hands queued jobs to waiting workers at once unless `handOut` is false (the caller does it later). */
 export function addToQueues(core: SupervisorCore, job: Job, change: Change, handOut = true): void {
   if (job.type === 'orb-build') {
+    // Only platforms with a template: elsewhere the job could only be dropped when a worker takes it.
     for (const platform of core.queues.keys()) {
-      if (queueBack(core, platform, job, change) && handOut) dispatch(core, platform, change);
+      if (core.templates.exists(platform) && queueBack(core, platform, job, change) && handOut) dispatch(core, platform, change);
     }
     // Workers waiting on a platform without a queue yet: it is made from the schedule now.
     for (const platform of [...core.waiters.keys()]) if (!core.queues.has(platform)) (handOut ? dispatch(core, platform, change) : findQueue(core, platform, change));
@@ -85,6 +86,7 @@ export function dispatch(core: SupervisorCore, platform: string, change: Change)
       script = core.templates.toScriptJob(job, platform);
     } catch (e) {
       core.bus.emit('job:failed', { uuid: '', name: job.name, reason: (e as Error).message });
+      core.bus.log('warn', `job ${job.name} not run on ${platform}: ${(e as Error).message}`);
       continue;
     }
     const waiter = waiting.shift()!;

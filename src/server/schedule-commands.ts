@@ -114,9 +114,16 @@ export async function execute(core: SupervisorCore, name: string, platform?: str
     throw new CommandError('ERR_WRONG_PLATFORM', `execute failed: job is for a different platform: ${own}`);
   }
   if (target === undefined) {
-    for (const p of core.queues.keys()) queueFront(core, p, job, change);
+    const platforms = [...core.queues.keys()].filter((p) => job.type !== 'orb-build' || core.templates.existsNow(p));
+    if (job.type === 'orb-build' && platforms.length === 0 && core.queues.size > 0) {
+      throw new CommandError('ERR_NO_TEMPLATE', `execute failed: no platform has an orb-build template (${core.templates.file('<platform>')})`);
+    }
+    for (const p of platforms) queueFront(core, p, job, change);
   } else {
     if (!core.queues.has(target)) throw new CommandError('ERR_UNKNOWN_PLATFORM', 'execute failed: no such platform');
+    if (job.type === 'orb-build' && !core.templates.existsNow(target)) {
+      throw new CommandError('ERR_NO_TEMPLATE', `execute failed: no orb-build template for platform ${target}: ${core.templates.file(target)}`);
+    }
     queueFront(core, target, job, change);
   }
   await core.commit(change);
