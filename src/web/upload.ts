@@ -6,7 +6,10 @@ import { createWriteStream } from 'node:fs';
 import { mkdir, open, rm } from 'node:fs/promises';
 import type { IncomingMessage } from 'node:http';
 import { join } from 'node:path';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
+import { stat } from 'node:fs/promises';
+import { uuidToString } from '../protocol/uuid.ts';
+import type { Exec } from '../protocol/types.ts';
 import { sha256File } from '../pool/pool.ts';
 import { webErrors } from '../errors/web-error.ts';
 import type { BlobSource } from './artifact-store.ts';
@@ -86,7 +89,7 @@ export function jobNameOfPrefix(b: Uint8Array): string | undefined {
  * Streams the body to a new file under tmpDir. `onJob` sees the job name as soon as the first bytes
  * name it and may throw to refuse the upload (nothing more is read). 413 as soon as the body passes the limit.
  */
-export async function spoolUpload(req: IncomingMessage, tmpDir: string, limit: number, onJob: (name: string) => void): Promise<string> {
+export async function spoolUpload(req: IncomingMessage, tmpDir: string, limit: number, onJob?: (name: string) => void): Promise<string> {
   const declared = Number(req.headers['content-length']);
   if (Number.isFinite(declared) && declared > limit) throw webErrors.tooLarge(limit);
   await mkdir(tmpDir, { recursive: true });
@@ -95,7 +98,8 @@ export async function spoolUpload(req: IncomingMessage, tmpDir: string, limit: n
     await new Promise<void>((resolve, reject) => {
       const out = createWriteStream(file);
       let seen = 0;
-      let prefix: Buffer | undefined = Buffer.alloc(0);
+      // without onJob the body is not an Exec: nothing to look for
+      let prefix: Buffer | undefined = onJob ? Buffer.alloc(0) : undefined;
       let failed = false;
       const fail = (e: Error) => {
         if (failed) return;
@@ -114,7 +118,7 @@ export async function spoolUpload(req: IncomingMessage, tmpDir: string, limit: n
             const name = jobNameOfPrefix(prefix);
             if (name !== undefined) {
               prefix = undefined;
-              onJob(name);
+              onJob!(name);
             } else if (prefix.length >= JOB_NAME_WITHIN) throw webErrors.badUpload(`no job name in the first ${JOB_NAME_WITHIN} bytes`);
           } catch (e) {
             return fail(e as Error);
@@ -187,5 +191,25 @@ export async function prepareUpload(spool: string): Promise<PreparedBuild> {
     console: { sha256: x.console.sha256, size: x.console.size, lines: x.console.lines },
     blobs,
     texts,
+  };
+}
+
+/** A build whose one file is the whole spool (the manual binary upload); the spool is moved into the store. */
+export async function prepareSingleFile(spool: string, shell: Exec, path: string): Promise<PreparedBuild> {
+  const size = (await stat(spool)).size;
+  const sha256 = Buffer.from(await sha256File(spool)).toString('hex');
+  const emptyConsole = createHash('sha256').digest('hex');
+  const blobs = new Map<string, BlobSource>([[emptyConsole, new Uint8Array(0)]]);
+  if (!blobs.has(sha256)) blobs.set(sha256, { move: spool });
+  return {
+    uuid: uuidToString(shell.uuid),
+    job: shell.job.type === 'script' ? shell.job : { type: 'script', name: shell.job.name, script: '' },
+    started: shell.started,
+    finished: shell.finished,
+    result: shell.result,
+    files: [{ path, sha256, size }],
+    console: { sha256: emptyConsole, size: 0, lines: 0 },
+    blobs,
+    texts: {},
   };
 }

@@ -22,7 +22,7 @@ import { tarGz } from './tar-gz.ts';
 import { attachment } from './content-disposition.ts';
 import { safeComponent } from './upload-path.ts';
 import { rm } from 'node:fs/promises';
-import { authenticate, DEFAULT_MAX_CONCURRENT_UPLOADS, DEFAULT_MAX_UPLOAD_BYTES, prepareUpload, spoolUpload, UploadSlots } from './upload.ts';
+import { authenticate, DEFAULT_MAX_CONCURRENT_UPLOADS, DEFAULT_MAX_UPLOAD_BYTES, prepareSingleFile, prepareUpload, spoolUpload, UploadSlots } from './upload.ts';
 import { PasswordChecker, type PasswordCheckerOptions } from './password-checker.ts';
 import { uploadJobNameProblem } from './upload-path.ts';
 import { webEvents } from './web-events.ts';
@@ -34,7 +34,7 @@ import { buildJson, compareJson, indexJson, jobJson } from './view-json.ts';
 import { servedAs } from './content-type.ts';
 import { vizCacheFor } from './viz-cache.ts';
 import { errorPage, ROBOTS_TXT } from './view-errors.ts';
-import { binaryName, manualBuild, readLimited } from './upload-binary.ts';
+import { binaryName, manualBuild } from './upload-binary.ts';
 
 export interface WebServerOptions {
   host?: string;
@@ -297,9 +297,11 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
     const name = binaryName(job, c.url.searchParams.get('binary_name'));
     const release = uploadSlots.take();
     if (!release) throw webErrors.busy(`${uploadSlots.max} uploads in progress`, 5);
+    let spool: string | undefined;
     try {
-      const data = await readLimited(c.req, limit);
-      await recordBuild(manualBuild(job, platform, name, data, new Date(clock.now())), {
+      spool = await spoolUpload(c.req, join(opts.dataDir, '_tmp'), limit);
+      const shell = manualBuild(job, platform, name, new Uint8Array(0), new Date(clock.now()));
+      await recordBuild(await prepareSingleFile(spool, shell, shell.files[0]!.path), {
         root: opts.root,
         dataDir: opts.dataDir,
         ...(opts.configDir ? { configDir: opts.configDir } : {}),
@@ -307,6 +309,7 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
       });
     } finally {
       release();
+      if (spool) await rm(spool, { force: true });
     }
     c.res.writeHead(201, { 'Content-Length': '0' });
     c.res.end();
