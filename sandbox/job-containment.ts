@@ -10,7 +10,7 @@
 //   A process that leaves the session and closes its console escapes.
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { SandboxError } from '../src/errors/sandbox-error.ts';
 import { directArgv, wrappedArgv } from './job-shell.ts';
@@ -154,6 +154,7 @@ function pidNamespacePrefix(): string[] {
 function tryCgroup(): { ok: CgroupContainment } | { why: string } {
   const own = ownCgroupDir();
   if (!own) return { why: 'no cgroup v2 here' };
+  removeStale(own);
   const parent = join(own, `builder-worker-${process.pid}`);
   try {
     if (!existsSync(parent)) mkdirSync(parent);
@@ -185,6 +186,36 @@ function signalGroup(leader: number): void {
     process.kill(-leader, 'SIGKILL');
   } catch {
     // gone already
+  }
+}
+
+/** Empty cgroups left by workers that no longer run (killed with SIGKILL): removed, job groups first. */
+function removeStale(own: string): void {
+  let names: string[];
+  try {
+    names = readdirSync(own);
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    const m = /^builder-worker-(\d+)$/.exec(name);
+    if (!m || Number(m[1]) === process.pid || pidAlive(Number(m[1]))) continue;
+    const dir = join(own, name);
+    try {
+      for (const job of readdirSync(dir)) if (job.startsWith('job-')) rmdirQuietly(join(dir, job));
+    } catch {
+      continue;
+    }
+    rmdirQuietly(dir);
+  }
+}
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 
