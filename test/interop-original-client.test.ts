@@ -3,7 +3,7 @@
 // Differences are listed explicitly (and in docs/INTEROP.md); nothing else may differ.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { eventually, startServerProcess, startWorkerProcess, stopWorker, type CliResult, type ServerProc } from './helpers/cli-process.ts';
@@ -57,6 +57,11 @@ function sameTimes(a: string, b: string, what: string, shifted: Map<string, numb
 test('every original client command gives the same output, stderr and exit status on our server as on the original', { timeout: 120_000 }, async () => {
   const script = path.join(work, 's.sh');
   await writeFile(script, 'echo hi\n');
+  // an orb-build template for plat on both servers, none for other (difference 6 of docs/INTEROP.md)
+  await writeFile(path.join(orig.configDir, 'orb-build.template.plat'), 'echo %%OPAM_PACKAGE%%\n');
+  await mkdir(path.join(ours.dir, 'etc'), { recursive: true });
+  await writeFile(path.join(ours.dir, 'etc', 'orb-build.template.plat'), 'echo %%OPAM_PACKAGE%%\n');
+  const noTemplate = `builder-client: execute failed: no orb-build template for platform other: ${path.join(ours.dir, 'etc', 'orb-build.template.other')}\n`;
   // [command, what differs on ours (original text -> ours), if anything]
   const steps: [string[], [string, string]?][] = [
     [['schedule', '--period', 'hourly', 'j1', 'plat', script]],
@@ -79,6 +84,7 @@ test('every original client command gives the same output, stderr and exit statu
     [['info']],
     [['undrop-platform', 'plat']],
     [['undrop-platform', 'plat']],
+    [['execute', '--platform', 'other', 'o1']], // ours refuses at once: the original would drop it at dispatch
     [['unschedule', 'o1']],
     [['unschedule', 'o1']],
     [['info']],
@@ -88,6 +94,10 @@ test('every original client command gives the same output, stderr and exit statu
   for (const [args, differs] of steps) {
     const [a, b] = await Promise.all([originalClient(orig.remote, args), originalClient(ours.remote, args)]);
     const want = view(a);
+    if (args.join(' ') === 'execute --platform other o1') {
+      assert.deepEqual(want, { status: 0, stdout: '', stderr: '' }, 'the original queues it');
+      Object.assign(want, { status: 124, stderr: noTemplate });
+    }
     if (differs) {
       assert.ok(want.stderr.includes(differs[0]), `${args.join(' ')} on the original: ${want.stderr}`);
       want.stderr = want.stderr.replace(differs[0], differs[1]);

@@ -9,9 +9,10 @@ import { jobPlatform, qkey, type SupervisorCore } from './supervisor-core.ts';
 /** Queues the job; hands queued jobs to waiting workers at once unless `handOut` is false (the caller does it later). */
 export function addToQueues(core: SupervisorCore, job: Job, change: Change, handOut = true): void {
   if (job.type === 'orb-build') {
-    // Only platforms with a template: elsewhere the job could only be dropped when a worker takes it.
+    // Every existing queue, template or not, as the original does (its info lists them so); a platform
+    // without a template drops the job when a worker takes it, with a warning, and `execute` refuses it.
     for (const platform of core.queues.keys()) {
-      if (core.templates.exists(platform) && queueBack(core, platform, job, change) && handOut) dispatch(core, platform, change);
+      if (queueBack(core, platform, job, change) && handOut) dispatch(core, platform, change);
     }
     // Workers waiting on a platform without a queue yet: it is made from the schedule now.
     for (const platform of [...core.waiters.keys()]) if (!core.queues.has(platform)) (handOut ? dispatch(core, platform, change) : findQueue(core, platform, change));
