@@ -1,13 +1,18 @@
 // Issue 15.11: the data directory on a 3 MiB file system, 3,000 schedules. A schedule whose commit
 // fails is not in memory (info), not in the store, and its Failure says the disk is full; once space
 // is back the server takes changes again without a restart, and after a restart all three agree.
+// A run's end on a full disk: a result file that cannot be written is told as 'disk full' in the run's
+// history; a history entry that cannot be saved leaves the run queued again, in memory as the store
+// (and so a restart) has it, and it runs and lands once space is back.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { rm, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { mkdir, open, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { test } from 'node:test';
 import type { Cmd } from '../src/protocol/types.ts';
-import { clientCall, outcome, startFixture, tempDir } from './helpers/server-fixture.ts';
+import { uuidToString } from '../src/protocol/uuid.ts';
+import { clientCall, enc, outcome, startFixture, tempDir, workerRequest, type Fixture } from './helpers/server-fixture.ts';
 
 function mountSmall(dir: string): string | undefined {
   try {
@@ -71,6 +76,170 @@ test('3,000 schedules on a 3 MiB disk: memory, store and replies agree; space ba
     ok.sort();
     await fx.restart();
     assert.deepEqual(await infoNames(fx.port), ok, 'after a restart the same schedules are there');
+  } finally {
+    await fx.server.close().catch(() => {});
+    execFileSync('umount', [mnt]);
+    await rm(mnt, { recursive: true, force: true });
+  }
+});
+
+/** Fills the file system holding `file` to the last block (the file is the filler). */
+async function fillUp(file: string): Promise<void> {
+  const fh = await open(file, 'w');
+  try {
+    for (const size of [256 * 1024, 4096, 512]) {
+      const chunk = Buffer.alloc(size, 1);
+      for (;;) {
+        try {
+          await fh.write(chunk);
+        } catch {
+          break;
+        }
+      }
+    }
+  } finally {
+    await fh.close().catch(() => {});
+  }
+}
+
+async function until<T>(what: string, f: () => T | undefined | false, ms = 20_000): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = f();
+    if (v) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/** What memory holds of the job: its queue places and its runs (uuid and state). */
+function memoryOf(fx: Fixture, name: string) {
+  const i = fx.server.supervisor.infoExtended();
+  return {
+    queues: i.queues.map((q) => ({ platform: q.platform, jobs: q.jobs.filter((j) => j === name) })),
+    runs: i.runs.filter((r) => r.name === name).map((r) => ({ uuid: r.uuid, state: r.state })),
+    history: fx.server.supervisor.history(name).map((h) => h.uuid),
+  };
+}
+
+async function runOnce(fx: Fixture, platform: string, result: Extract<Cmd, { type: 'job-finished' }>['result']) {
+  const w = await workerRequest(fx.port, platform);
+  const js = await w.job();
+  await w.sock.send({ type: 'output', uuid: js.uuid, line: enc('building') });
+  await w.sock.send({ type: 'job-finished', uuid: js.uuid, result, files: [{ path: 'bin/x', data: enc('binary') }] });
+  return { uuid: uuidToString(js.uuid), sock: w.sock };
+}
+
+test('a result file on a full disk: the run is recorded as failed because the disk is full', async (t) => {
+  const fx = await startFixture();
+  const mnt = path.join(fx.dir, 'res-job');
+  await mkdir(mnt);
+  const skip = mountSmall(mnt);
+  if (skip) {
+    await fx.close();
+    return t.skip(skip);
+  }
+  try {
+    await fillUp(path.join(mnt, 'filler'));
+    assert.equal((await outcome(fx.port, { type: 'schedule', period: 'daily', job: { type: 'script', name: 'res-job', script: 'true', platform: 'p' } })).type, 'success');
+    const { uuid, sock } = await runOnce(fx, 'p', { type: 'exited', code: 0 });
+    const [h] = await until('the history entry', () => fx.server.supervisor.history('res-job').length > 0 && fx.server.supervisor.history('res-job'));
+    sock.destroy();
+    assert.equal(h!.uuid, uuid);
+    assert.equal(h!.resultPath, undefined, 'no result file');
+    const last = h!.transitions[h!.transitions.length - 1]!;
+    assert.equal(last.state, 'failed');
+    assert.match(last.note ?? '', /^result could not be written: disk full: the result file was not written \(.*\)/);
+    assert.equal(existsSync(path.join(mnt, uuid, 'full')), false);
+    assert.deepEqual(fx.server.supervisor.infoExtended().runs, []);
+    // space back: the next run's result is written
+    await rm(path.join(mnt, 'filler'));
+    assert.equal((await outcome(fx.port, { type: 'execute', name: 'res-job' })).type, 'success');
+    const second = await runOnce(fx, 'p', { type: 'exited', code: 0 });
+    const h2 = await until('the second history entry', () => fx.server.supervisor.history('res-job').find((e) => e.uuid === second.uuid));
+    second.sock.destroy();
+    assert.equal(h2.resultPath, path.join(mnt, second.uuid, 'full'));
+    assert.equal(existsSync(h2.resultPath!), true);
+  } finally {
+    await fx.server.close().catch(() => {});
+    execFileSync('umount', [mnt]);
+    await rm(fx.dir, { recursive: true, force: true });
+  }
+});
+
+test("a run's end that cannot be saved: the run is queued again as the store has it; space back, it runs and lands", async (t) => {
+  const mnt = await tempDir('builder-small-disk-');
+  const skip = mountSmall(mnt);
+  if (skip) return t.skip(skip);
+  const unhandled: unknown[] = [];
+  const onUnhandled = (e: unknown) => unhandled.push(e);
+  process.on('unhandledRejection', onUnhandled);
+  const fx = await startFixture({ dir: path.join(mnt, 'data') });
+  try {
+    assert.equal((await outcome(fx.port, { type: 'schedule', period: 'daily', job: { type: 'script', name: 'end-job', script: 'true', platform: 'p' } })).type, 'success');
+    const w = await workerRequest(fx.port, 'p');
+    const js = await w.job();
+    const uuid = uuidToString(js.uuid);
+    await until('the run to start', () => memoryOf(fx, 'end-job').runs[0]?.state === 'running');
+    await fillUp(path.join(mnt, 'filler'));
+    // a large result: its history entry needs pages the full disk does not have
+    await w.sock.send({ type: 'job-finished', uuid: js.uuid, result: { type: 'msg', message: 'x'.repeat(600 * 1024) }, files: [] });
+    await until('the run queued again', () => memoryOf(fx, 'end-job').queues.some((q) => q.jobs.length > 0));
+    w.sock.destroy();
+    const held = memoryOf(fx, 'end-job');
+    assert.deepEqual(held, { queues: [{ platform: 'p', jobs: ['end-job'] }], runs: [{ uuid, state: 'waiting' }], history: [] }, 'memory: queued again, same run, no history');
+    assert.deepEqual(fx.server.supervisor.history('end-job'), [], 'the store has no history entry either');
+    assert.equal(existsSync(path.join(fx.dir, 'end-job', uuid, 'full')), false, 'no result file left behind');
+    assert.deepEqual(fx.server.supervisor.info().schedule.map((s) => s.job.name), ['end-job']);
+
+    // space back; a restart gives what memory had
+    await rm(path.join(mnt, 'filler'));
+    await fx.restart();
+    assert.deepEqual(memoryOf(fx, 'end-job'), held, 'after a restart: the same queue, run and history');
+
+    // a worker takes the same run again; its end lands
+    const again = await runOnce(fx, 'p', { type: 'exited', code: 0 });
+    assert.equal(again.uuid, uuid, 'the same run');
+    const h = await until('the history entry', () => fx.server.supervisor.history('end-job').find((e) => e.uuid === uuid));
+    again.sock.destroy();
+    assert.equal(existsSync(h.resultPath!), true);
+    const after = memoryOf(fx, 'end-job');
+    assert.deepEqual(after, { queues: [{ platform: 'p', jobs: [] }], runs: [], history: [uuid] });
+    await fx.restart();
+    assert.deepEqual(memoryOf(fx, 'end-job'), after, 'after a restart: the same');
+    assert.deepEqual(unhandled, []);
+  } finally {
+    process.off('unhandledRejection', onUnhandled);
+    await fx.server.close().catch(() => {});
+    execFileSync('umount', [mnt]);
+    await rm(mnt, { recursive: true, force: true });
+  }
+});
+
+test("a run's end that cannot be saved without a restart: space back, the queued run is taken and lands", async (t) => {
+  const mnt = await tempDir('builder-small-disk-');
+  const skip = mountSmall(mnt);
+  if (skip) return t.skip(skip);
+  const fx = await startFixture({ dir: path.join(mnt, 'data') });
+  try {
+    assert.equal((await outcome(fx.port, { type: 'schedule', period: 'daily', job: { type: 'script', name: 'end-job', script: 'true', platform: 'p' } })).type, 'success');
+    const w = await workerRequest(fx.port, 'p');
+    const js = await w.job();
+    const uuid = uuidToString(js.uuid);
+    await until('the run to start', () => memoryOf(fx, 'end-job').runs[0]?.state === 'running');
+    await fillUp(path.join(mnt, 'filler'));
+    await w.sock.send({ type: 'job-finished', uuid: js.uuid, result: { type: 'msg', message: 'x'.repeat(600 * 1024) }, files: [] });
+    await until('the run queued again', () => memoryOf(fx, 'end-job').queues.some((q) => q.jobs.length > 0));
+    w.sock.destroy();
+    await rm(path.join(mnt, 'filler'));
+    const again = await runOnce(fx, 'p', { type: 'exited', code: 0 });
+    assert.equal(again.uuid, uuid, 'the same run');
+    await until('the history entry', () => fx.server.supervisor.history('end-job').find((e) => e.uuid === uuid));
+    again.sock.destroy();
+    const after = memoryOf(fx, 'end-job');
+    assert.deepEqual(after, { queues: [{ platform: 'p', jobs: [] }], runs: [], history: [uuid] });
+    await fx.restart();
+    assert.deepEqual(memoryOf(fx, 'end-job'), after, 'a restart gives what memory had');
   } finally {
     await fx.server.close().catch(() => {});
     execFileSync('umount', [mnt]);

@@ -13,11 +13,19 @@ function noSpaceLeft(dataDir: string): boolean {
   }
 }
 
-/** A CommandError (`dataDir`'s file system is checked when the error is ambiguous) saying the disk is full, when `e` is a failed write for lack of space; else undefined. */
-export function diskFullError(e: unknown, dataDir: string): CommandError | undefined {
+/** Whether `e` is a write that failed for lack of space (`dataDir`'s file system is checked when the error is ambiguous). */
+export function isDiskFull(e: unknown, dataDir: string): boolean {
   const err = e as { code?: string; message?: string };
   const text = `${err?.code ?? ''} ${err?.message ?? ''}`;
-  const full = /ENOSPC|MDB_MAP_FULL|no space left|EDQUOT/i.test(text) || (/EIO|Input\/output error/i.test(text) && noSpaceLeft(dataDir));
-  if (!full) return undefined;
-  return new CommandError('ERR_DISK_FULL', `disk full: the change was not saved (${err?.message ?? String(e)}); free space under the data directory and retry`, { cause: e });
+  return /ENOSPC|MDB_MAP_FULL|no space left|EDQUOT/i.test(text) || (/EIO|Input\/output error/i.test(text) && noSpaceLeft(dataDir));
+}
+
+/**
+ * A CommandError saying the disk is full, when `e` is a failed write for lack of space; else undefined.
+ * `what` says what was lost ("the change was not saved", "the result file was not written").
+ */
+export function diskFullError(e: unknown, dataDir: string, what = 'the change was not saved'): CommandError | undefined {
+  if (!isDiskFull(e, dataDir)) return undefined;
+  const err = e as { message?: string };
+  return new CommandError('ERR_DISK_FULL', `disk full: ${what} (${err?.message ?? String(e)}); free space under the data directory and retry`, { cause: e });
 }

@@ -1,12 +1,17 @@
 // A run's end: finished (result file, then history), timed out, requeued when its worker is lost,
 // or dropped when its job was unscheduled meanwhile.
-import type { Exec, File, Result } from '../protocol/types.ts';
+import { rm } from 'node:fs/promises';
+import { createActor } from 'xstate';
+import { jobRunMachine } from '../../machines/job-run.ts';
+import type { Exec, File, Job, Result } from '../protocol/types.ts';
 import { encodeExec } from '../protocol/exec-codec.ts';
 import { ppResult as resultText } from '../protocol/pretty.ts';
-import type { Change, OutboxEntry } from './persistence.ts';
-import { dispatch, queueBackAndDispatch, queueFront } from './platform-queues.ts';
+import { diskFullError } from './disk-full.ts';
+import type { Change, OutboxEntry, ScheduleEntry } from './persistence.ts';
+import { dispatch, findQueue, queueBack, queueFront } from './platform-queues.ts';
 import { resultPath, writeDurably } from './result-file.ts';
-import { qkey, type Run, type SupervisorCore } from './supervisor-core.ts';
+import { watchRun } from './run-assignment.ts';
+import { isEmpty, qkey, type Run, type SupervisorCore } from './supervisor-core.ts';
 import { workerFinished } from './worker-events.ts';
 
 export async function timedOut(core: SupervisorCore, run: Run): Promise<void> {
@@ -45,11 +50,18 @@ export function finishUnscheduled(core: SupervisorCore, run: Run, change: Change
   run.actor.stop();
 }
 
-/** Writes the result file and the history entry, then the run is done (or timed out). */
+/**
+ * Writes the result file and the history entry, then the run is done (or timed out). The memory
+ * changes of a run's end (its schedule entry, its queue) are undone when the history entry cannot be
+ * saved (a full disk): the store still has the run with its worker, which a restart queues again, and
+ * memory does the same at once; the run goes again once a worker takes it (space back or not).
+ */
 export async function complete(core: SupervisorCore, run: Run, result: Result, files: File[], how: 'FINISH' | 'TIMEOUT'): Promise<void> {
   const now = core.now();
   if (run.timer) core.clock.clearTimeout(run.timer);
   run.timer = undefined;
+  // the run as the store has it, to put it back if its end cannot be saved
+  const before = run.actor.getPersistedSnapshot();
   const text = resultText(result);
   if (how === 'FINISH') run.actor.send({ type: 'FINISH', at: now, result: text });
   else run.actor.send({ type: 'TIMEOUT', at: now });
@@ -68,15 +80,18 @@ export async function complete(core: SupervisorCore, run: Run, result: Result, f
   const file = resultPath(core.opts.dir, c.jobName, run.uuid);
   const change: Change = { deleteRunning: [run.uuid], queue: [] };
   let stored = true;
+  let notWritten = 'result could not be written';
   try {
     await writeDurably(file, bytes);
   } catch (e) {
     stored = false;
-    core.bus.log('error', 'could not write the result file', { uuid: run.uuid, file, error: String(e) });
+    const full = diskFullError(e, core.opts.dir, 'the result file was not written');
+    if (full) notWritten = `result could not be written: ${full.message}`;
+    core.bus.log('error', full ? 'could not write the result file: disk full' : 'could not write the result file', { uuid: run.uuid, file, error: String(e) });
   }
   if (how === 'FINISH') {
     if (stored) run.actor.send({ type: 'STORED', at: core.now() });
-    else run.actor.send({ type: 'FAIL', at: core.now(), reason: 'result could not be written' });
+    else run.actor.send({ type: 'FAIL', at: core.now(), reason: notWritten });
   }
   const done = run.actor.getSnapshot().context;
   (change.addHistory ??= []).push({
@@ -96,25 +111,41 @@ export async function complete(core: SupervisorCore, run: Run, result: Result, f
     outbox = { id: run.uuid, uuid: run.uuid, jobName: c.jobName, path: file, url: core.opts.upload, attempts: 0, nextAttemptAt: now };
     (change.putOutbox ??= []).push(outbox);
   }
+  // Queued again (a timeout, a run owed): handed to a worker only once the change is durable.
   const entry = core.schedule.get(c.jobName);
+  let updated: ScheduleEntry | undefined;
   if (how === 'TIMEOUT') {
     // As the original: a timed-out job goes to the back of its queue again.
-    if (entry) queueBackAndDispatch(core, c.platform, run.queued, change);
+    if (entry) queueBackOnly(core, c.platform, run.queued, change);
   } else if (entry && entry.pendingRuns > 0) {
-    const updated = { ...entry, pendingRuns: entry.pendingRuns - 1 };
+    updated = { ...entry, pendingRuns: entry.pendingRuns - 1 };
     core.schedule.set(entry.name, updated);
     (change.putSchedule ??= []).push(updated);
-    queueBackAndDispatch(core, c.platform, run.queued, change);
+    queueBackOnly(core, c.platform, run.queued, change);
   }
+  change.undo = [
+    () => {
+      if (updated && entry && core.schedule.get(entry.name) === updated) core.schedule.set(entry.name, entry);
+      for (const p of change.createQueue ?? []) core.queues.delete(p);
+      for (const op of change.queue ?? []) if (op.op === 'push-back' && op.job.name === c.jobName) core.queues.get(op.platform)?.remove(c.jobName);
+    },
+  ];
+  if (run.worker) workerFinished(core, run.worker);
+  try {
+    await core.commit(change);
+  } catch (e) {
+    await endNotSaved(core, run, before, e, stored ? file : undefined);
+    return;
+  }
+  // Only now, with the history entry durable, does the run leave the active ones: it is never missing from both.
   core.active.delete(qkey(c.platform, c.jobName));
-  dispatch(core, c.platform, change);
   const endDelta = BigInt(Math.max(0, Math.round((now - (c.assignedAt ?? now)) * 1e6)));
   run.console.end(endDelta, text);
-  if (run.worker) workerFinished(core, run.worker);
-  await core.commit(change);
-  // Only now, with the history entry durable, does the run leave the active ones: it is never missing from both.
   core.runs.delete(run.uuid);
   run.actor.stop();
+  const handOut: Change = { queue: [] };
+  dispatch(core, c.platform, handOut);
+  if (!isEmpty(handOut)) core.persistLater(handOut);
   core.bus.emit('job:finished', { uuid: run.uuid, name: c.jobName, platform: c.platform, result: text, ...(stored ? { path: file } : {}) });
   if (stored) {
     for (const listener of core.resultListeners) {
@@ -126,4 +157,24 @@ export async function complete(core: SupervisorCore, run: Run, result: Result, f
     }
   }
   if (outbox) core.opts.onOutbox?.(outbox);
+}
+
+function queueBackOnly(core: SupervisorCore, platform: string, job: Job, change: Change): void {
+  if (job.type === 'orb-build' || findQueue(core, platform, change)) queueBack(core, platform, job, change);
+}
+
+/**
+ * A run's end could not be saved: the store still has it with its worker (a restart would queue it
+ * again at the front, same uuid), so memory does the same now. Its result file, which nothing refers to, goes.
+ */
+async function endNotSaved(core: SupervisorCore, run: Run, before: unknown, e: unknown, file: string | undefined): Promise<void> {
+  const full = diskFullError(e, core.opts.dir, "the run's end was not saved");
+  const why = full ? full.message : `the run's end was not saved: ${String(e)}`;
+  core.bus.log('error', `${why}; the job is queued again`, { uuid: run.uuid, name: run.queued.name });
+  if (file) await rm(file, { force: true }).catch(() => undefined);
+  run.actor.stop();
+  run.actor = createActor(jobRunMachine, { snapshot: before, inspect: core.opts.inspect } as any);
+  run.actor.start();
+  watchRun(core, run);
+  requeue(core, run, why);
 }
