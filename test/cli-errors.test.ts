@@ -1,5 +1,6 @@
 // The error paths of the client commands as real processes: the server unreachable (one line naming the
-// address and the cause, exit 1), a server that hangs up, bad command lines (usage, exit 2), --help.
+// address and the cause, exit 1), a server that hangs up, bad command lines (one line, exit 2), --help,
+// --version on every command and program name.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
@@ -84,7 +85,8 @@ test('bad command lines print the reason in one line pointing to --help, exit 2'
       [['schedule', 'n', 'p', file, '--cron', '0 3 * * *', '--tz', 'Mars/Olympus'], /unknown time zone/],
       [['schedule', 'n', 'p', file, '--timeout', 'soon'], /--timeout: not a positive duration/],
       [['schedule', 'n', 'p', file, '--catch-up', 'some'], /--catch-up/],
-      [['schedule', 'n', 'p', file, '--bogus'], /Unknown option '--bogus'/],
+      [['schedule', 'n', 'p', file, '--bogus'], /unknown option --bogus/],
+      [['info', '-r'], /--remote needs a value/],
       [['reschedule', 'n', 'tomorrow'], /NEXT: not an RFC 3339 time/],
       [['reschedule', 'n', '2030-13-01T00:00:00Z'], /NEXT: not an RFC 3339 time/],
       [['observe', 'not-a-uuid'], /UUID: not a UUID/],
@@ -196,4 +198,49 @@ test('--version prints the version, on builder and on the original program names
     assert.equal(r.status, 0, r.stderr);
     assert.equal(r.stdout, `builder ${version} (protocol: client 13, worker 5)\n`);
   }
+});
+
+test('the daemons and tools too: a bad command line is one line pointing to --help, exit 2, the usage only on request', { timeout: 60_000 }, async () => {
+  const cases: [string[], string][] = [
+    [['server', '--bogus'], 'server: unknown option --bogus'],
+    [['server', '--port'], 'server: --port needs a value'],
+    [['server', '--port', 'eighty'], 'server: --port: not a port number: eighty'],
+    [['worker'], 'worker: expected exactly one PLATFORM'],
+    [['worker', 'p', '--sandbox', 'nope'], "worker: unknown sandbox 'nope' (one of process, bwrap, docker)"],
+    [['worker', 'p', '--timeout', 'x'], 'worker: --timeout: expected a positive number, got "x"'],
+    [['run', 'extra'], "run: unexpected argument 'extra' (this command takes no arguments)"],
+    [['run', '--help=yes'], 'run: --help takes no value'],
+    [['web', '--bogus'], 'web: unknown option --bogus'],
+    [['user'], 'user: missing COMMAND (one of add, update, remove, disable, enable, list)'],
+    [['user', 'frob'], "user: unknown command 'frob' (one of add, update, remove, disable, enable, list)"],
+    [['user', 'add'], 'user: add needs a user NAME'],
+    [['access', 'add', 'bob'], 'access: add needs USER and JOB'],
+    [['vacuum', 'frob'], 'vacuum: a policy and one argument'],
+    [['inspect', '--machine', 'nope'], 'inspect: --machine: "nope" is not one of job, worker, supervisor'],
+    [['inspect', '--state'], 'inspect: --state needs a value'],
+  ];
+  const results = await Promise.all(cases.map(([args]) => runCli(args)));
+  results.forEach((r, i) => {
+    const [args, text] = cases[i]!;
+    assert.equal(r.status, 2, `${args.join(' ')}: ${r.stderr}`);
+    assert.equal(r.stdout, '', args.join(' '));
+    assert.equal(r.stderr.split('\n').length, 2, `one line: ${r.stderr}`);
+    assert.ok(r.stderr.startsWith(`builder ${text} (see builder ${args[0]} `), r.stderr);
+    assert.match(r.stderr, / --help\)\n$/);
+  });
+});
+
+test('--version works on every program name and after every command', { timeout: 60_000 }, async () => {
+  const bin = (name: string) => new URL(`../bin/${name}.mjs`, import.meta.url).pathname;
+  const runs: [string[], string?][] = [
+    [['--version']],
+    ...['server', 'worker', 'run', 'web', 'inspect', 'user', 'access', 'vacuum', ...COMMANDS.map(([c]) => c)].map((c): [string[]] => [[c, '--version']]),
+    ...['builder-server', 'builder-worker', 'builder-client', 'builder-inspect'].map((b): [string[], string] => [['--version'], bin(b)]),
+    [['info', '--version'], CLIENT_ALIAS],
+  ];
+  const results = await Promise.all(runs.map(([args, b]) => runCli(args, b ? { bin: b } : {})));
+  results.forEach((r, i) => {
+    assert.equal(r.status, 0, `${runs[i]![1] ?? 'builder'} ${runs[i]![0].join(' ')}: ${r.stderr}`);
+    assert.match(r.stdout, /^builder \d+\.\d+\.\d+ \(protocol: client 13, worker 5\)\n$/);
+  });
 });

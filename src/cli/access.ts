@@ -19,8 +19,17 @@ export default async function access(argv: string[]): Promise<number> {
     return 0;
   }
   const [cmd, name, job, ...extra] = f.positionals;
-  if ((cmd !== 'add' && cmd !== 'remove') || !name || !job || extra.length > 0) {
-    process.stderr.write(usage + '\n');
+  const wrong = !cmd
+    ? 'missing add or remove'
+    : cmd !== 'add' && cmd !== 'remove'
+      ? `unknown command '${cmd}' (add or remove)`
+      : !name || !job
+        ? `${cmd} needs USER and JOB`
+        : extra.length > 0
+          ? `too many arguments: ${extra.join(' ')}`
+          : undefined;
+  if (wrong) {
+    process.stderr.write(`builder access: ${wrong} (see builder access --help)\n`);
     return 2;
   }
   const store = await openRoot(f.values.get('dir') ?? DEFAULT_DATA_DIR);

@@ -3,6 +3,7 @@
 // drawing never drifts from the code. A transition defined on a parent applies from each of its
 // children that does not handle the event itself; it is drawn from each of them.
 import { parseArgs } from 'node:util';
+import { parseArgsMessage } from './parse-args-message.ts';
 
 export const MACHINES = ['job', 'worker', 'supervisor'] as const;
 export const FORMATS = ['mermaid', 'dot', 'json'] as const;
@@ -148,7 +149,7 @@ export async function inspectMachine(argv: string[]): Promise<number> {
       allowPositionals: false,
     }));
   } catch (e) {
-    process.stderr.write(`builder inspect: ${(e as Error).message.split('\n')[0]} (see builder inspect --machine job --help)\n`);
+    process.stderr.write(`builder inspect: ${parseArgsMessage(e)} (see builder inspect --machine job --help)\n`);
     return 2;
   }
   if (values.help) {

@@ -10,6 +10,7 @@ import type { Store } from '../store/store.ts';
 import { colorWanted, makeStyle, type Style } from './client/style.ts';
 import { section } from './client/table.ts';
 import { absoluteTime, relativeTime, whenText } from './client/time-text.ts';
+import { parseArgsMessage } from './parse-args-message.ts';
 
 export const usage = `usage: builder inspect --state DIR [options]
 
@@ -151,7 +152,7 @@ export async function inspectState(argv: string[]): Promise<number> {
       allowPositionals: false,
     }));
   } catch (e) {
-    return bad((e as Error).message.split('\n')[0]!);
+    return bad(parseArgsMessage(e));
   }
   if (values.help) {
     process.stdout.write(usage + '\n');

@@ -52,9 +52,12 @@ export async function main(argv: string[]): Promise<number> {
     (name ? process.stdout : process.stderr).write(usage + '\n');
     return name ? 0 : 2;
   }
-  // the aliases (builder-server --version, ...) arrive as `server --version`
-  const alias = ['client', 'server', 'worker', 'inspect'].includes(name) && rest.length === 1 && rest[0] === '--version';
-  if (name === '--version' || name === '-V' || name === 'version' || alias) {
+  // `--version` after any command too: the aliases (builder-server --version, ...) arrive as
+  // `server --version`, builder-client's commands as `client info --version`
+  const tail = name === 'client' && rest.length === 2 ? rest.slice(1) : rest;
+  const known = name in commands || clientCommands.includes(name);
+  const asked = known && tail.length === 1 && (tail[0] === '--version' || tail[0] === '-V');
+  if (name === '--version' || name === '-V' || name === 'version' || asked) {
     process.stdout.write(`builder ${version()} (protocol: client 13, worker 5)\n`);
     return 0;
   }

@@ -18,6 +18,7 @@ import { colorWanted, makeStyle, resultStyle } from './client/style.ts';
 import { ClientError } from '../errors/client-error.ts';
 import { ListenError } from '../errors/listen-error.ts';
 import { readFile } from 'node:fs/promises';
+import { parseArgsMessage } from './parse-args-message.ts';
 
 const SAMPLE = fileURLToPath(new URL('../../examples/hello.sh', import.meta.url));
 const BIN = fileURLToPath(new URL('../../bin/builder.mjs', import.meta.url));
@@ -77,7 +78,7 @@ export default async function run(argv: string[]): Promise<number> {
       allowPositionals: false,
     }));
   } catch (e) {
-    return usageError((e as Error).message.split('\n')[0]!);
+    return usageError(parseArgsMessage(e));
   }
   if (values.help) {
     process.stdout.write(usage + '\n');

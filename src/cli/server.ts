@@ -10,6 +10,7 @@ import { EventBus } from '../observability/events.ts';
 import { startServer } from '../server/builder-server.ts';
 import { attachParts } from '../server/attach-parts.ts';
 import { parseAddress } from './address.ts';
+import { parseArgsMessage } from './parse-args-message.ts';
 
 const usage = `usage: builder server [options]   (alias: builder-server)
 
@@ -70,8 +71,7 @@ export default async function server(argv: string[]): Promise<number> {
       allowPositionals: false,
     }));
   } catch (e) {
-    process.stderr.write(`builder server: ${(e as Error).message}\n${usage}\n`);
-    return 2;
+    return usageError(parseArgsMessage(e));
   }
   if (values.help) {
     process.stdout.write(usage + '\n');
@@ -167,6 +167,6 @@ function flagError(message: string): number {
 }
 
 function usageError(message: string): number {
-  process.stderr.write(`builder server: ${message}\n${usage}\n`);
+  process.stderr.write(`builder server: ${message} (see builder server --help)\n`);
   return 2;
 }

@@ -34,8 +34,18 @@ export default async function user(argv: string[]): Promise<number> {
     return 0;
   }
   const needsName = cmd !== 'list';
-  if (!cmd || !['add', 'update', 'remove', 'disable', 'enable', 'list'].includes(cmd) || (needsName && !name) || extra.length > 0) {
-    process.stderr.write(`${usage}\n`);
+  const commands = ['add', 'update', 'remove', 'disable', 'enable', 'list'];
+  const wrong = !cmd
+    ? `missing COMMAND (one of ${commands.join(', ')})`
+    : !commands.includes(cmd)
+      ? `unknown command '${cmd}' (one of ${commands.join(', ')})`
+      : needsName && !name
+        ? `${cmd} needs a user NAME`
+        : extra.length > 0 || (!needsName && name !== undefined)
+          ? `too many arguments: ${[...(needsName ? [] : [name!]), ...extra].join(' ')}`
+          : undefined;
+  if (wrong) {
+    process.stderr.write(`builder user: ${wrong} (see builder user --help)\n`);
     return 2;
   }
   const store = await openRoot(f.values.get('dir') ?? DEFAULT_DATA_DIR);

@@ -6,6 +6,7 @@ import { WorkerError, WorkerErrorCode as E } from '../errors/worker-error.ts';
 import { DEFAULT_REMOTE, parseRemote } from '../worker/remote-address.ts';
 import { passedEnvironment } from '../../sandbox/job-environment.ts';
 import { runWorker } from '../worker/worker-loop.ts';
+import { parseArgsMessage } from './parse-args-message.ts';
 
 const usage = `usage: builder worker PLATFORM [options]   (also: builder-worker PLATFORM)
 
@@ -73,7 +74,7 @@ export default async function worker(argv: string[]): Promise<number> {
       },
     });
   } catch (err) {
-    process.stderr.write(`builder worker: ${(err as Error).message}\n${usage}\n`);
+    process.stderr.write(`builder worker: ${parseArgsMessage(err)} (see builder worker --help)\n`);
     return 2;
   }
   const { values, positionals } = parsed;
@@ -114,7 +115,7 @@ export default async function worker(argv: string[]): Promise<number> {
       timings: values.timings ?? false,
     };
   } catch (err) {
-    process.stderr.write(`builder worker: ${(err as Error).message}\n${usage}\n`);
+    process.stderr.write(`builder worker: ${(err as Error).message} (see builder worker --help)\n`);
     return 2;
   }
 

@@ -5,6 +5,7 @@ import { parseArgs } from 'node:util';
 import { ClientError, ClientErrorCode as E } from '../../errors/client-error.ts';
 import { DEFAULT_REMOTE, resolveRemote, type Remote } from './remote.ts';
 import { colorWanted, makeStyle, type Style } from './style.ts';
+import { parseArgsMessage } from '../parse-args-message.ts';
 
 export interface OptionSpec {
   type: 'string' | 'boolean';
@@ -121,7 +122,7 @@ export async function runCommand(cmd: ClientCommand, argv: string[]): Promise<nu
         options: Object.fromEntries(Object.entries(specs).map(([n, o]) => [n, { type: o.type, ...(o.short ? { short: o.short } : {}) }])),
       });
     } catch (e) {
-      throw usageError((e as Error).message.split('\n')[0]!.replace(/\. To specify a positional argument.*$/, ''));
+      throw usageError(parseArgsMessage(e));
     }
     const values = parsed.values as Record<string, string | boolean | undefined>;
     if (values.help) {
