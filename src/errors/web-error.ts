@@ -12,6 +12,8 @@ export class WebError extends BuilderError {
   }
 }
 
+const oneLine = (e: unknown) => String((e as Error)?.message ?? e).replace(/\s+/g, ' ').trim();
+
 export const webErrors = {
   unauthorized: (why: string) => new WebError('ERR_WEB_UNAUTHORIZED', 401, why),
   forbiddenJob: (user: string, job: string) =>
@@ -27,6 +29,14 @@ export const webErrors = {
     new WebError('ERR_WEB_RATE_LIMITED', 429, `${why}; retry in ${retryAfterS} s`, { headers: { 'Retry-After': String(retryAfterS) } }),
   busy: (why: string, retryAfterS: number) =>
     new WebError('ERR_WEB_BUSY', 503, `${why}; retry in ${retryAfterS} s`, { headers: { 'Retry-After': String(retryAfterS) } }),
+  /** 507 Insufficient Storage: nothing of the upload was kept */
+  diskFull: (cause: unknown) =>
+    new WebError(
+      'ERR_WEB_DISK_FULL',
+      507,
+      `disk full: the upload was not stored (${oneLine(cause)}); free space under the data directory and retry`,
+      { cause },
+    ),
   badArtifactPath: (path: string, why: string) =>
     new WebError('ERR_WEB_BAD_PATH', 400, `the body is not a valid Exec: artifact path ${JSON.stringify(path)} refused: ${why}`),
   badJobName: (name: string, why: string) =>

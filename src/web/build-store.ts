@@ -147,11 +147,22 @@ export class BuildStore {
       console: { ...p.console },
     };
     return this.serial(async () => {
-      for (const [sha, data] of blobs) await this.artifacts.put(sha, data);
-      this.root.transactionSync(() => {
-        if (this.builds.get(uuid)) throw webErrors.duplicateBuild(uuid);
-        this.insert(build, [...blobs.keys()], readme, facts);
-      });
+      // blobs this build brought, removed again if it is not recorded (a full disk): nothing half stored
+      const brought: string[] = [];
+      try {
+        for (const [sha, data] of blobs) {
+          if (await this.artifacts.has(sha)) continue;
+          brought.push(sha);
+          await this.artifacts.put(sha, data);
+        }
+        this.root.transactionSync(() => {
+          if (this.builds.get(uuid)) throw webErrors.duplicateBuild(uuid);
+          this.insert(build, [...blobs.keys()], readme, facts);
+        });
+      } catch (e) {
+        for (const sha of brought) if (this.blobRefs.get(sha) === undefined) await this.artifacts.remove(sha).catch(() => undefined);
+        throw e;
+      }
       return build;
     });
   }

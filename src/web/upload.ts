@@ -12,6 +12,7 @@ import { uuidToString } from '../protocol/uuid.ts';
 import type { Exec } from '../protocol/types.ts';
 import { sha256File } from '../pool/pool.ts';
 import { webErrors } from '../errors/web-error.ts';
+import { isDiskFull } from '../server/disk-full.ts';
 import type { BlobSource } from './artifact-store.ts';
 import { TEXT_FILES, type PreparedBuild } from './build-store.ts';
 import type { PasswordChecker } from './password-checker.ts';
@@ -38,6 +39,11 @@ export async function authenticate(checker: PasswordChecker, req: IncomingMessag
   const cred = basicCredentials(req.headers.authorization);
   if (!cred) throw webErrors.unauthorized('credentials required');
   return checker.check(cred.user, cred.password, req.socket.remoteAddress ?? '');
+}
+
+/** An upload's failure as the uploader is told it: 507 when a disk it is written to is full, else as it was. */
+export function uploadFailure(e: unknown, dirs: (string | undefined)[]): unknown {
+  return dirs.some((d) => d !== undefined && isDiskFull(e, d)) ? webErrors.diskFull(e) : e;
 }
 
 /** A bound on uploads in flight: each holds a spool file and, while stored, disk bandwidth. */

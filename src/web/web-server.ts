@@ -22,7 +22,7 @@ import { tarGz } from './tar-gz.ts';
 import { attachment } from './content-disposition.ts';
 import { safeComponent } from './upload-path.ts';
 import { rm } from 'node:fs/promises';
-import { authenticate, DEFAULT_MAX_CONCURRENT_UPLOADS, DEFAULT_MAX_UPLOAD_BYTES, prepareSingleFile, prepareUpload, spoolUpload, UploadSlots } from './upload.ts';
+import { authenticate, DEFAULT_MAX_CONCURRENT_UPLOADS, DEFAULT_MAX_UPLOAD_BYTES, prepareSingleFile, prepareUpload, spoolUpload, uploadFailure, UploadSlots } from './upload.ts';
 import { PasswordChecker, type PasswordCheckerOptions } from './password-checker.ts';
 import { uploadJobNameProblem } from './upload-path.ts';
 import { webEvents } from './web-events.ts';
@@ -215,7 +215,7 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
       const running = opts.live?.snapshot().running.find((r) => r.uuid === uuid);
       const lifecycle = opts.live?.lifecycle(uuid);
       const stored = store.build(uuid);
-      const build = stored && !stored.deleted ? { job: stored.job, uuid, result: stored.result } : null;
+      const build = stored && !stored.deleted ? { job: stored.job, uuid, result: stored.result, platform: stored.platform, start: stored.start, finish: stored.finish } : null;
       return reply(c, { uuid, running: running ?? null, lifecycle: lifecycle ?? null, build }, (d) => liveJobPage(d, clock.now()));
     }
     if (rest.length === 2 && rest[1] === 'events') return streamConsole(c, uuid);
@@ -255,6 +255,8 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
     c.res.on('close', stop);
   };
 
+  // a disk full under the spool and artifacts, or under the store, answers 507
+  const storageDirs = [opts.dataDir, (opts.root as { path?: string }).path];
   const upload = async (c: Ctx) => {
     const user = await authenticate(checker, c.req);
     const address = c.req.socket.remoteAddress ?? '';
@@ -281,6 +283,8 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
       });
       const prepared = await prepareUpload(spool);
       await recordBuild(prepared, { root: opts.root, dataDir: opts.dataDir, ...(opts.configDir ? { configDir: opts.configDir } : {}), log });
+    } catch (e) {
+      throw uploadFailure(e, storageDirs);
     } finally {
       release();
       if (spool) await Promise.all([rm(spool, { force: true }), rm(`${spool}.console`, { force: true })]);
@@ -307,6 +311,8 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
         ...(opts.configDir ? { configDir: opts.configDir } : {}),
         log,
       });
+    } catch (e) {
+      throw uploadFailure(e, storageDirs);
     } finally {
       release();
       if (spool) await rm(spool, { force: true });
