@@ -5,6 +5,7 @@
 // (the job goes back to its queue and runs again on the next worker).
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -89,6 +90,12 @@ echo nested > sub/n.txt
 exit 7
 `;
 
+const ARTIFACTS_OUTCOME: Outcome = {
+  console: ['caf\xe9 \xff\xfe bytes', 'plain line'],
+  result: 'exited 7',
+  files: { 'bin.dat': Buffer.from('\x00\x01\x02\xff\x80binary', 'latin1').toString('hex'), 'sub/n.txt': Buffer.from('nested\n').toString('hex') },
+};
+
 test('the same jobs on every pair of worker and server give the same result files (bytes, artifacts, exit code, signal)', { timeout: 120_000 }, async () => {
   const pairs: [Side, Side][] = [['original', 'original'], ['original', 'ours'], ['ours', 'original'], ['ours', 'ours']];
   const got: Record<string, Outcome[]> = {};
@@ -107,11 +114,7 @@ test('the same jobs on every pair of worker and server give the same result file
       got[`${worker} worker, ${server} server`] = out;
     }),
   );
-  const want: Outcome = {
-    console: ['caf\xe9 \xff\xfe bytes', 'plain line'],
-    result: 'exited 7',
-    files: { 'bin.dat': Buffer.from('\x00\x01\x02\xff\x80binary', 'latin1').toString('hex'), 'sub/n.txt': Buffer.from('nested\n').toString('hex') },
-  };
+  const want = ARTIFACTS_OUTCOME;
   // A job that kills itself: the original worker runs `sh -ec "timeout 1h ./script.sh"`, whose shell
   // reports the killed child as "Killed" and exit 128+9; ours runs the script itself and reports the signal.
   const signalled: Record<Side, Outcome> = {
@@ -176,3 +179,30 @@ test('a worker killed mid-job: the job goes back to its queue and the next worke
     assert.deepEqual(r, { console: ['attempt', 'finished'], result: 'exited 0', files: {} }, `${worker} worker on the ${server} server`);
   }
 });
+
+// Our worker's sandboxes change nothing on the wire: the job above in bwrap and in a Docker container
+// (the busybox image .ci/start-docker.sh imports) gives the original server the same result file.
+const IMAGE = process.env.BUILDER_TEST_IMAGE ?? 'builder-busybox:latest';
+const sandboxProblem = (() => {
+  for (const [what, cmd, args] of [['bwrap', 'bwrap', ['--ro-bind', '/', '/', 'true']], ['docker', 'docker', ['image', 'inspect', IMAGE]]] as const) {
+    const r = spawnSync(cmd, args, { stdio: 'ignore', timeout: 20_000 });
+    if (r.status !== 0) return `${what} is not usable here (${r.error?.message ?? `exit ${r.status}`}; run bash .ci/setup-system.sh and .ci/start-docker.sh)`;
+  }
+  return undefined;
+})();
+
+test(
+  'our worker in the bwrap and docker sandboxes on the original server: the same result file as with the process sandbox',
+  { timeout: 120_000, skip: process.env.CI ? false : sandboxProblem },
+  async () => {
+    assert.equal(sandboxProblem, undefined, 'required under CI');
+    for (const [sandbox, extra] of [['bwrap', ['--sandbox', 'bwrap']], ['docker', ['--sandbox', 'docker', '--image', IMAGE]]] as const) {
+      const job = `art-sandbox-${sandbox}`;
+      await schedule(orig.remote, job, job, ARTIFACTS);
+      const w = startWorker('ours', job, orig.remote, [...extra]);
+      const end = await w.exited;
+      assert.equal(end.status, 0, `our worker (${sandbox}) on the original server: ${w.stderr}`);
+      assert.deepEqual(await oneResult(orig.dir, job), ARTIFACTS_OUTCOME, sandbox);
+    }
+  },
+);
