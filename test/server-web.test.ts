@@ -2,29 +2,20 @@
 // in real Chromium, its lifecycle is drawn from the job-run machine, and the finished job lands in
 // the web store without an HTTP round trip.
 import assert from 'node:assert/strict';
-import { mkdir } from 'node:fs/promises';
-import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import type { Page } from 'playwright-core';
 import { attachParts, type AttachedParts } from '../src/server/attach-parts.ts';
 import { uuidToString } from '../src/protocol/uuid.ts';
 import { enc, outcome, startFixture, workerRequest, type Fixture } from './helpers/server-fixture.ts';
 import { launchChromium, type Browser } from './helpers/web-browser.ts';
+import { shoot } from './helpers/web-screenshots.ts';
 
 let fx: Fixture;
 let parts: AttachedParts;
 let browser: Browser;
 let url: string;
 
-const SHOTS = join(import.meta.dirname, '..', 'test-artifacts', 'screenshots');
 
-async function shoot(page: Page, name: string): Promise<void> {
-  for (const width of [1280, 390]) {
-    await page.setViewportSize({ width, height: 900 });
-    await page.screenshot({ path: join(SHOTS, `${name}-${width}.png`), fullPage: true });
-  }
-  await page.setViewportSize({ width: 1280, height: 900 });
-}
 
 before(async () => {
   fx = await startFixture({
@@ -34,7 +25,6 @@ before(async () => {
     },
   });
   url = parts.web!.url.replace(/\/$/, '');
-  await mkdir(SHOTS, { recursive: true });
   browser = await launchChromium();
 });
 after(async () => {

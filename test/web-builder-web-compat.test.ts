@@ -13,6 +13,7 @@ import { uuidToString } from '../src/protocol/uuid.ts';
 import type { Exec } from '../src/protocol/types.ts';
 import { recordBuild } from '../src/web/record-build.ts';
 import { UserStore } from '../src/web/users.ts';
+import { VIZ_VERSION } from '../src/web/viz-cache.ts';
 import { startWebServer, type WebServer } from '../src/web/web-server.ts';
 import { basic, http, inputFiles, makeExec, tempEnv, type TempEnv } from './helpers/web-fixtures.ts';
 import { BUILD_ENVIRONMENT, compileUnikernel, opamSwitch, SYSTEM_PACKAGES, unikernelReadme } from './helpers/unikernel-fixture.ts';
@@ -69,13 +70,13 @@ test('the visualizations are computed once after an upload, before a request, an
   const cached = (await readdir(join(env.dir, '_cache', 'viz'))).filter((f) => f.endsWith('.html')).sort();
   assert.deepEqual(
     cached,
-    [`dependencies-v1-${sha(opamSwitch(UNI))}.html`, `treemap-v1-${sha(elf)}.html`].sort(),
+    [`dependencies-${VIZ_VERSION}-${sha(opamSwitch(UNI))}.html`, `treemap-${VIZ_VERSION}-${sha(elf)}.html`].sort(),
   );
   const base = `/job/${UNI}/build/${uuidToString(u1.uuid)}`;
   const deps = await get(`${base}/vizdependencies`);
   assert.equal(deps.status, 200);
   assert.equal(deps.headers['content-type'], 'text/html; charset=utf-8');
-  assert.equal(deps.body.toString(), await readFile(join(env.dir, '_cache', 'viz', `dependencies-v1-${sha(opamSwitch(UNI))}.html`), 'utf8'));
+  assert.equal(deps.body.toString(), await readFile(join(env.dir, '_cache', 'viz', `dependencies-${VIZ_VERSION}-${sha(opamSwitch(UNI))}.html`), 'utf8'));
   // offline: no script, style or frame from elsewhere
   for (const page of [deps.body.toString(), (await get(`${base}/viztreemap`)).body.toString()]) {
     assert.doesNotMatch(page, /<(script|link|img|iframe)[^>]+(src|href)=/i);
@@ -95,6 +96,10 @@ test('the visualizations are computed once after an upload, before a request, an
   const none = await get(`/job/plain/build/${uuidToString(plain.uuid)}/vizdependencies`);
   assert.equal(none.status, 404);
   assert.match((await get(`/job/plain/build/${uuidToString(plain.uuid)}/viztreemap`)).body.toString(), /no symbol table/);
+  // once known to have no symbols, its build page says so instead of embedding an empty frame
+  const plainPage = (await get(`/job/plain/build/${uuidToString(plain.uuid)}`)).body.toString();
+  assert.doesNotMatch(plainPage, /<iframe/);
+  assert.match(plainPage, /<p class="empty no-symbols"><a href="[^"]+\/viztreemap">Binary dissection<\/a>: This binary has no symbol table/);
 });
 
 test('JSON of the index, a job, a build and a compare has builder-web keys', async () => {

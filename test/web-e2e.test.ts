@@ -6,9 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { mkdir, readFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { readFile } from 'node:fs/promises';
 import type { Page } from 'playwright-core';
 import { destroyPool } from '../src/pool/pool.ts';
 import { encodeExec } from '../src/protocol/exec-codec.ts';
@@ -18,12 +16,11 @@ import { webErrors } from '../src/errors/web-error.ts';
 import { UserStore } from '../src/web/users.ts';
 import { startWebServer, type WebServer } from '../src/web/web-server.ts';
 import { launchChromium, type Browser } from './helpers/web-browser.ts';
+import { shoot } from './helpers/web-screenshots.ts';
 import { basic, http, inputFiles, makeExec, tempEnv, type TempEnv } from './helpers/web-fixtures.ts';
 import { BUILD_ENVIRONMENT, compileUnikernel, opamSwitch, SYSTEM_PACKAGES, unikernelReadme } from './helpers/unikernel-fixture.ts';
 
 const sha = (s: string | Uint8Array) => createHash('sha256').update(s).digest('hex');
-const SHOTS = join(tmpdir(), 'builder-web-screenshots');
-const WIDTHS = [1280, 390];
 
 let env: TempEnv;
 let web: WebServer;
@@ -53,17 +50,8 @@ const uni: Record<'u1' | 'u2' | 'u3', Exec> = {} as never;
 const UNI = 'dns-resolver';
 const OTHER_SRC = `git+https://git.robur.coop/robur/${UNI}.git#fedcba9876543210fedcba9876543210fedcba98`;
 
-async function shoot(name: string): Promise<void> {
-  for (const width of WIDTHS) {
-    await page.setViewportSize({ width, height: 900 });
-    await page.screenshot({ path: join(SHOTS, `${name}-${width}.png`), fullPage: true });
-  }
-  await page.setViewportSize({ width: 1280, height: 900 });
-}
 
 test.before(async () => {
-  await mkdir(SHOTS, { recursive: true });
-  process.stdout.write(`# screenshots: ${SHOTS}\n`);
   const elf = await compileUnikernel();
   const files = (v: Parameters<typeof opamSwitch>[1], bin: Uint8Array) => ({
     'bin/dns-resolver.hvt': bin,
@@ -102,7 +90,7 @@ test('an upload shows on /, the job page and the build page', async () => {
   await page.getByRole('link', { name: 'hello', exact: true }).waitFor();
   assert.match(await page.locator('main').innerText(), new RegExp(sha('a different binary')));
   assert.match(await page.locator('main').innerText(), /Unikernels/);
-  await shoot('index');
+  await shoot(page, 'index');
 
   await page.getByRole('link', { name: 'hello', exact: true }).click();
   await page.waitForURL(`${url}/job/hello`);
@@ -113,14 +101,20 @@ test('an upload shows on /, the job page and the build page', async () => {
   assert.equal(entries.length, 2);
   assert.match(entries[0]!, new RegExp(sha('a different binary')));
   assert.match(entries[1]!, new RegExp(sha(binary)));
-  await shoot('job');
+  await shoot(page, 'job');
 
+  // its binary is no ELF file: once the treemap was computed (here: asked for), the build page
+  // says so in a line instead of an empty frame
+  assert.match((await http(`${url}/job/hello/build/${id(builds.first)}/viztreemap`)).body.toString(), /no symbol table/);
   await page.goto(`${url}/job/hello/build/${id(builds.first)}`);
   const text = await page.locator('main').innerText();
   assert.match(text, /debian-12/);
   assert.match(text, /exited 0/);
   assert.match(text, /Reproduced by 1 build/);
-  await shoot('build');
+  assert.match(await page.locator('p.no-symbols').innerText(), /Binary dissection: This binary has no symbol table/);
+  assert.equal(await page.locator('iframe[title="Binary dissection"]').count(), 0);
+  assert.equal(await page.locator('iframe[title="Opam dependencies"]').count(), 1);
+  await shoot(page, 'build');
 });
 
 test('an artifact downloads byte for byte with the hash shown', async () => {
@@ -155,13 +149,13 @@ test('the compare page shows environment and package differences', async () => {
   // counts with anchors
   await page.getByRole('link', { name: '1 New environment variables added' }).click();
   await page.waitForURL(/#env-added$/);
-  await shoot('compare');
+  await shoot(page, 'compare');
 });
 
 test('hash search in the header finds a build', async () => {
   await page.goto(`${url}/failed-builds`);
   assert.match(await page.locator('main').innerText(), /broken/);
-  await shoot('failed');
+  await shoot(page, 'failed');
   await page.getByRole('searchbox').or(page.locator('form.search input')).fill(`  ${sha('a different binary').toUpperCase()} `);
   await page.locator('form.search button').click();
   await page.waitForURL(`${url}/job/hello/build/${id(builds.changed)}`);
@@ -209,7 +203,7 @@ test('the index groups jobs into sections derived from the build, with the synop
   assert.match(text, /A DNS resolver unikernel, built reproducibly/);
   // the latest successful build's main binary downloads from the index
   assert.match(text, /Download dns-resolver\.hvt/);
-  await shoot('index-sections');
+  await shoot(page, 'index-sections');
 });
 
 test('the job page renders the README (sanitized) and links the main binary for download', async () => {
@@ -223,12 +217,34 @@ test('the job page renders the README (sanitized) and links the main binary for 
   assert.match(await readme.innerText(), /<script>alert\("not run"\)<\/script>/);
   const link = page.locator('li.binary').first().getByRole('link', { name: /Download dns-resolver\.hvt/ });
   assert.match((await link.getAttribute('href'))!, new RegExp(`/job/${UNI}/build/${id(uni.u3)}/f/bin/dns-resolver\\.hvt$`));
-  await shoot('job-readme');
+  await shoot(page, 'job-readme');
   // the failed view keeps the platform, and links back with it
   await page.goto(`${url}/job/hello/failed?platform=debian-12`);
   const back = page.getByRole('link', { name: 'here' });
   assert.equal(await back.getAttribute('href'), '/job/hello?platform=debian-12');
 });
+
+/** In the page: every visualization frame loaded and at least as tall as its content. */
+const FRAMES_FIT = `[...document.querySelectorAll('figure.viz iframe')].every((f) => {
+  const d = f.contentDocument;
+  return d && d.body && d.URL !== 'about:blank' && d.readyState === 'complete' && f.clientHeight + 1 >= d.body.getBoundingClientRect().height;
+})`;
+
+/** In the page: which treemap layout the frame shows, and the labels not inside their block. */
+const TREEMAP_LAYOUT = `(() => {
+  const d = document.querySelector('iframe[title="Binary dissection"]').contentDocument;
+  const svg = [...d.querySelectorAll('svg')].find((s) => d.defaultView.getComputedStyle(s).display !== 'none');
+  const outside = [];
+  let labels = 0;
+  for (const t of svg.querySelectorAll('text')) {
+    labels++;
+    const b = t.getBBox();
+    // a module's label follows its block; a group's label is in the group's first block
+    const box = t.classList.contains('glabel') ? t.parentNode.querySelector('rect') : t.previousElementSibling;
+    if (!box || b.x + b.width > Number(box.getAttribute('x')) + Number(box.getAttribute('width')) + 0.5) outside.push(t.textContent);
+  }
+  return { shown: svg.getAttribute('class'), outside, labels };
+})()`;
 
 test('a unikernel build shows both visualizations, embedded and on their own pages', async () => {
   await page.goto(`${url}/job/${UNI}/build/${id(uni.u1)}`);
@@ -239,17 +255,28 @@ test('a unikernel build shows both visualizations, embedded and on their own pag
   const treemap = page.frameLocator('iframe[title="Binary dissection"]');
   assert.match(await treemap.locator('body').innerText(), /OCaml Mirage_crypto/);
   assert.ok((await treemap.locator('rect.module').count()) >= 8);
-  await shoot('build-viz');
+  // at desktop and phone width: each frame as tall as its page (nothing cut off), the treemap's
+  // layout for that width, every label inside its block
+  for (const width of [1280, 390]) {
+    await page.setViewportSize({ width, height: 900 });
+    await page.waitForFunction(FRAMES_FIT);
+    const layout = (await page.evaluate(TREEMAP_LAYOUT)) as { shown: string; outside: string[]; labels: number };
+    assert.equal(layout.shown, width < 481 ? 'narrow' : 'wide');
+    assert.deepEqual(layout.outside, [], `labels leaving their block at ${width} px`);
+    assert.ok(layout.labels >= 8, `${layout.labels} labels`);
+  }
+  await page.setViewportSize({ width: 1280, height: 900 });
+  await shoot(page, 'build-viz');
   await page.goto(`${url}/job/${UNI}/build/${id(uni.u1)}/viztreemap`);
   const titles = await page.locator('rect.module title').allTextContents();
   assert.ok(titles.some((t) => t.startsWith('Mirage_crypto.Cipher_block:')), titles.join('|'));
   assert.ok(titles.some((t) => t.startsWith('Tcpip.Tcp_input:')), titles.join('|'));
-  await shoot('viztreemap');
+  await shoot(page, 'viztreemap');
   await page.goto(`${url}/job/${UNI}/build/${id(uni.u1)}/vizdependencies`);
   await page.locator('g.node', { hasText: 'tcpip' }).locator('circle').hover();
   // hovering a package highlights its dependencies
   assert.equal(await page.locator('path.edge.hot').count(), 6);
-  await shoot('vizdependencies');
+  await shoot(page, 'vizdependencies');
 });
 
 test('"Reproduced by" tells same-input from other-input builds; the latter link to the compare page', async () => {
@@ -266,7 +293,7 @@ test('"Reproduced by" tells same-input from other-input builds; the latter link 
   assert.match(diff, /-\s*src: "git\+https:\/\/git\.robur\.coop\/robur\/dns-resolver\.git#0123456789abcdef/);
   assert.match(diff, /\+\s*src: "git\+https:\/\/git\.robur\.coop\/robur\/dns-resolver\.git#fedcba98/);
   assert.match(await page.locator('ul.compare-counts').innerText(), /1 Opam packages with changes in their opam file/);
-  await shoot('compare-opam');
+  await shoot(page, 'compare-opam');
   // the build page offers builder-web's comparisons
   await page.goto(`${url}/job/${UNI}/build/${id(uni.u1)}`);
   const cmp = await page.locator('section.comparisons').innerText();
@@ -287,7 +314,7 @@ test('text artifacts open in the browser; the 404 page has the navigation and th
   assert.match(await page.locator('main').innerText(), /This page does not exist/);
   assert.equal(await page.locator('form.search input[name=sha256]').count(), 1);
   assert.equal(await page.locator('header nav').getByRole('link', { name: 'Jobs' }).count(), 1);
-  await shoot('not-found');
+  await shoot(page, 'not-found');
 });
 
 test('failed builds filter by platform, and say so when there are none', async () => {
@@ -295,17 +322,17 @@ test('failed builds filter by platform, and say so when there are none', async (
   assert.match(await page.locator('main').innerText(), /broken/);
   await page.goto(`${url}/failed-builds?platform=freebsd-14`);
   assert.match(await page.locator('h1').innerText(), /No failed builds to list/);
-  await shoot('failed-empty');
+  await shoot(page, 'failed-empty');
 });
 
 test('the remaining pages render at both widths', async () => {
   await page.goto(`${url}/all-builds`);
   assert.match(await page.locator('main').innerText(), /dns-resolver/);
-  await shoot('all-builds');
+  await shoot(page, 'all-builds');
   await page.goto(`${url}/job/broken/failed`);
   assert.match(await page.locator('main').innerText(), /exited 2/);
-  await shoot('job-failed');
+  await shoot(page, 'job-failed');
   await page.goto(`${url}/live`);
   assert.match(await page.locator('main').innerText(), /without a scheduler/);
-  await shoot('live-none');
+  await shoot(page, 'live-none');
 });

@@ -3,9 +3,6 @@
 // lifecycle bar no longer grows with the clock; short steps do not overlap and the last one stays
 // inside the bar.
 import assert from 'node:assert/strict';
-import { mkdir } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import type { Page } from 'playwright-core';
 import { attachParts, type AttachedParts } from '../src/server/attach-parts.ts';
@@ -14,20 +11,13 @@ import { lifecycleLayout } from '../src/web/view-lifecycle.ts';
 import { liveJobPage } from '../src/web/view-live.ts';
 import { enc, outcome, startFixture, workerRequest, type Fixture } from './helpers/server-fixture.ts';
 import { launchChromium, type Browser } from './helpers/web-browser.ts';
+import { shoot } from './helpers/web-screenshots.ts';
 
 let fx: Fixture;
 let parts: AttachedParts;
 let browser: Browser;
 let url: string;
-const SHOTS = join(tmpdir(), 'builder-web-screenshots');
 
-async function shoot(page: Page, name: string): Promise<void> {
-  for (const width of [1280, 390]) {
-    await page.setViewportSize({ width, height: 900 });
-    await page.screenshot({ path: join(SHOTS, `${name}-${width}.png`), fullPage: true });
-  }
-  await page.setViewportSize({ width: 1280, height: 900 });
-}
 
 /** The bar's rectangles as [x, width] in percent. */
 async function bar(page: Page): Promise<[number, number][]> {
@@ -52,8 +42,6 @@ before(async () => {
     },
   });
   url = parts.web!.url.replace(/\/$/, '');
-  await mkdir(SHOTS, { recursive: true });
-  process.stdout.write(`# screenshots: ${SHOTS}\n`);
   browser = await launchChromium();
 });
 after(async () => {
@@ -79,6 +67,10 @@ test('when a run ends, its live page says so and links to the stored build', asy
   // the open page links to the build the run leaves in the store
   const link = page.locator('#stored').getByRole('link', { name: 'the stored build' });
   assert.equal(await link.getAttribute('href'), `/job/ending/build/${uuid}`);
+  // the open page takes the final lifecycle from the server: the bar ends with the final state
+  await page.locator('#lifecycle li', { hasText: 'done' }).waitFor();
+  assertTiled(await bar(page));
+  assert.match(await page.locator('#facts').innerText(), /Finished/);
   await shoot(page, 'live-ended');
 
   // a fresh load after the end: the heading and the link come from the server
@@ -86,6 +78,11 @@ test('when a run ends, its live page says so and links to the stored build', asy
   await page.goto(`${url}/live/${uuid}`);
   assert.match(await page.locator('h1').innerText(), /ending finished \(done\)/);
   assert.match(await page.locator('#status').innerText(), /finished: exited 0/);
+  // the facts come from the stored build once the scheduler has let go of the run
+  const facts = await page.locator('#facts').innerText();
+  assert.match(facts, /Platform\s+debian-12/);
+  assert.match(facts, /Started/);
+  assert.match(facts, /Finished/);
   assertTiled(await bar(page));
   await shoot(page, 'live-ended-reloaded');
   await page.locator('#stored').getByRole('link', { name: 'the stored build' }).click();

@@ -8,6 +8,7 @@ import { duration, enc, encPath, h, hash, page, size, time, type Html } from './
 import type { LifecycleStep } from './live-state.ts';
 import { lifecycleSvg } from './view-lifecycle.ts';
 import { buildLink } from './view-jobs.ts';
+import { NO_SYMBOLS } from './viz-treemap.ts';
 
 export interface BuildData {
   build: BuildRecord;
@@ -22,7 +23,7 @@ export interface BuildData {
   previous?: BuildRecord;
   next?: BuildRecord;
   /** which visualizations apply to this build */
-  viz: { dependencies: boolean; treemap: boolean };
+  viz: { dependencies: boolean; treemap: boolean; noSymbols?: true };
   lifecycle?: LifecycleStep[];
 }
 
@@ -64,9 +65,11 @@ function vizSection(d: BuildData): Html {
     d.viz.treemap
       ? h`<figure class="viz"><iframe src="${base}/viztreemap" title="Binary dissection" loading="lazy"></iframe>
 <figcaption><a href="${base}/viztreemap">Binary dissection</a>: the size of each library and module in the main binary, from its symbol table.</figcaption></figure>`
-      : h``,
+      : d.viz.noSymbols
+        ? h`<p class="empty no-symbols"><a href="${base}/viztreemap">Binary dissection</a>: ${NO_SYMBOLS}</p>`
+        : h``,
   ];
-  return d.viz.dependencies || d.viz.treemap ? h`<section class="visualizations"><h2>Visualizations</h2>${frames}</section>` : h``;
+  return d.viz.dependencies || d.viz.treemap || d.viz.noSymbols ? h`<section class="visualizations"><h2>Visualizations</h2>${frames}</section>` : h``;
 }
 
 export function buildPage(d: BuildData): string {

@@ -18,7 +18,7 @@ export function errorPage(status: number, target: string, message: string): stri
   return page(
     title,
     h`<section class="not-found"><h1>${status === 404 ? 'This page does not exist' : title}</h1>
-<p>You requested the page <code>${target}</code>: ${message}.</p>
+<p>You requested the page <code>${target}</code>${message === `${target} not found` ? h`` : h`: ${message}`}.</p>
 <p>Go to <a href="/">the jobs</a>, <a href="/all-builds">all builds</a> or <a href="/failed-builds">failed builds</a>, or search an artifact by its SHA-256 above.</p></section>`,
   );
 }

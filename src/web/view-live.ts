@@ -32,7 +32,7 @@ export interface LiveJobData {
   running: LiveRunning | null;
   lifecycle: LifecycleStep[] | null;
   /** the stored build, once the run has ended and its result landed in the web store */
-  build: { job: string; uuid: string; result: Result } | null;
+  build: { job: string; uuid: string; result: Result; platform?: string; start?: number; finish?: number } | null;
 }
 
 export function liveJobPage({ uuid, running, lifecycle, build }: LiveJobData, now: number): string {
@@ -47,13 +47,19 @@ export function liveJobPage({ uuid, running, lifecycle, build }: LiveJobData, no
       : h`Job run`;
   const status = ended ? (build ? `finished: ${resultText(build.result)}` : `finished: ${last!.state}`) : running ? running.state : 'not running';
   const title = ended ? `${job ?? 'Job run'} (finished)` : running ? `${running.job} (running)` : `Job run ${uuid}`;
+  // what is known of the run: from the scheduler while it runs, from the stored build after
+  const platform = running?.platform ?? build?.platform;
+  const started = running?.startedAt ?? build?.start;
+  const finished = ended ? (build?.finish ?? (last && FINAL_STATES.has(last.state) ? last.at : undefined)) : undefined;
+  // a live run's bar lasts until now; a finished one's ends at its final state (or the build's end)
+  const barEnd = ended ? (finished ?? now) : now;
   return page(
     title,
     h`<h1 id="live-heading"${!ended && buildHref ? h` data-build="${buildHref}"` : h``}>${heading}</h1>
 ${ended ? (build && buildHref ? h`<p class="stored" id="stored">The run has ended: <a href="${buildHref}">the stored build</a>.</p>` : h`<p class="stored" id="stored">The run has ended; its build is not in the web store (yet).</p>`) : h``}
-<dl class="facts"><dt>UUID</dt><dd><code>${uuid}</code></dd>${running ? h`<dt>Platform</dt><dd>${running.platform}</dd><dt>Started</dt><dd>${time(running.startedAt)}</dd>` : h``}
+<dl class="facts" id="facts"><dt>UUID</dt><dd><code>${uuid}</code></dd>${platform ? h`<dt>Platform</dt><dd>${platform}</dd>` : h``}${started !== undefined ? h`<dt>Started</dt><dd>${time(started)}</dd>` : h``}${finished !== undefined ? h`<dt>Finished</dt><dd>${time(finished)}</dd>` : h``}
 <dt>Status</dt><dd id="status">${status}</dd></dl>
-${lifecycle && lifecycle.length ? h`<section><h2>Lifecycle</h2>${lifecycleSvg(lifecycle, now)}</section>` : h``}
+${lifecycle && lifecycle.length ? h`<section id="lifecycle"><h2>Lifecycle</h2>${lifecycleSvg(lifecycle, barEnd)}</section>` : h``}
 <section><h2>Console</h2><pre id="console" class="console" data-stream="/live/${uuid}/events"></pre></section>`,
     { live: true },
   );

@@ -2,6 +2,7 @@
 // <dataDir>/_cache/viz/: the dependency graph per opam-switch hash, the treemap per binary hash.
 // recordBuild starts them in the background after an upload; a request for one still being
 // computed waits for that same computation.
+import { existsSync } from 'node:fs';
 import { mkdir, open, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -14,7 +15,7 @@ import { treemapHtml } from './viz-treemap.ts';
 export type VizKind = 'dependencies' | 'treemap';
 
 /** Bumped when the pages change, so old cached pages are not served. */
-const VERSION = 'v1';
+export const VIZ_VERSION = 'v2';
 
 export class VizCache {
   readonly dir: string;
@@ -31,16 +32,30 @@ export class VizCache {
     return b.artifacts.find((a) => a.path.endsWith('.debug')) ?? b.mainBinary;
   }
 
-  applies(b: BuildRecord): { dependencies: boolean; treemap: boolean } {
+  /**
+   * Which visualizations the build page embeds. A binary found to have no symbols (once its treemap
+   * was computed: a marker file says so) gets a line instead of an empty frame.
+   */
+  applies(b: BuildRecord): { dependencies: boolean; treemap: boolean; noSymbols?: true } {
     if (b.deleted) return { dependencies: false, treemap: false };
-    return { dependencies: this.source(b, 'dependencies') !== undefined, treemap: this.source(b, 'treemap') !== undefined };
+    const bin = this.source(b, 'treemap');
+    const noSymbols = bin !== undefined && existsSync(this.noSymbolsMarker(bin.sha256));
+    return {
+      dependencies: this.source(b, 'dependencies') !== undefined,
+      treemap: bin !== undefined && !noSymbols,
+      ...(noSymbols ? { noSymbols: true as const } : {}),
+    };
+  }
+
+  private noSymbolsMarker(sha256: string): string {
+    return join(this.dir, `treemap-${VIZ_VERSION}-${sha256}.no-symbols`);
   }
 
   /** The page, from the cache or computed now (once, however many ask); undefined when it does not apply. */
   async html(b: BuildRecord, kind: VizKind): Promise<string | undefined> {
     const src = this.source(b, kind);
     if (!src) return undefined;
-    const file = join(this.dir, `${kind}-${VERSION}-${src.sha256}.html`);
+    const file = join(this.dir, `${kind}-${VIZ_VERSION}-${src.sha256}.html`);
     const cached = await readFile(file, 'utf8').catch(() => undefined);
     if (cached !== undefined) return cached;
     let run = this.inflight.get(file);
@@ -82,14 +97,20 @@ export class VizCache {
   private async compute(kind: VizKind, src: ArtifactRef, file: string): Promise<string> {
     const title = kind === 'dependencies' ? 'Opam dependencies' : `Binary dissection of ${src.path.split('/').pop()}`;
     let html: string;
+    let noSymbols = false;
     if (kind === 'treemap' && !(await this.startsAsElf(src.sha256))) {
       // not ELF (a disk image, an archive): no need to read it all
       html = treemapHtml(title, { symbols: [], fileSize: src.size });
+      noSymbols = true;
+    } else if (kind === 'treemap') {
+      const elf = symbolsOf(await this.store.readBlob(src.sha256));
+      html = treemapHtml(title, elf);
+      noSymbols = elf.symbols.length === 0;
     } else {
-      const data = await this.store.readBlob(src.sha256);
-      html = kind === 'dependencies' ? dependenciesHtml(title, data.toString('utf8')) : treemapHtml(title, symbolsOf(data));
+      html = dependenciesHtml(title, (await this.store.readBlob(src.sha256)).toString('utf8'));
     }
     await mkdir(this.dir, { recursive: true });
+    if (noSymbols) await writeFile(this.noSymbolsMarker(src.sha256), '');
     const tmp = `${file}.${randomBytes(6).toString('hex')}.tmp`;
     await writeFile(tmp, html);
     await rename(tmp, file);

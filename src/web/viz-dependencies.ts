@@ -81,8 +81,20 @@ export function dependenciesHtml(title: string, opamSwitch: string): string {
     const version = g.versions.get(n);
     return `<g class="node" data-i="${id.get(n)}"><circle cx="${x.toFixed(1)}" cy="${y.toFixed(1)}" r="${r}" fill="hsl(210,60%,${light}%)"><title>${esc(n)}${version ? '.' + esc(version) : ''}: ${rdeps.get(n) ?? 0} reverse dependencies, ${(g.edges.get(n) ?? []).length} dependencies</title></circle>${label}</g>`;
   });
-  const longest = Math.max(...[...pos.keys()].map((n) => n.length));
-  const span = R2 + 20 + longest * 9;
+  // the view box around the nodes and their radial labels (about 9 units per character at 15px),
+  // no wider: the graph fills its frame, the labels stay as large as they can
+  const half = g.root.length * 6.5 + 8;
+  let [x0, y0, x1, y1] = [-half, -42, half, 20];
+  for (const [n, [x, y]] of pos) {
+    if (n === g.root) continue;
+    const d = Math.hypot(x, y) || 1;
+    const reach = 12 + n.length * 9;
+    const [ex, ey] = [x + (x / d) * reach, y + (y / d) * reach];
+    x0 = Math.min(x0, x - 8, ex - 8);
+    x1 = Math.max(x1, x + 8, ex + 8);
+    y0 = Math.min(y0, y - 8, ey - 8);
+    y1 = Math.max(y1, y + 8, ey + 8);
+  }
   const script = `(function(){var s=document.querySelector('svg');var es=[].slice.call(s.querySelectorAll('.edge'));var ns=[].slice.call(s.querySelectorAll('.node'));
 function hot(i){var near={};near[i]=1;es.forEach(function(e){var on=e.dataset.f===i;e.classList.toggle('hot',on);if(on)near[e.dataset.t]=1;});ns.forEach(function(n){n.classList.toggle('hot',n.dataset.i===i);n.classList.toggle('dim',!near[n.dataset.i]);});}
 function off(){es.forEach(function(e){e.classList.remove('hot')});ns.forEach(function(n){n.classList.remove('hot','dim')});}
@@ -90,7 +102,7 @@ ns.forEach(function(n){n.addEventListener('mouseenter',function(){hot(n.dataset.
   return vizPage(
     title,
     `<p>${esc(g.root)}: ${direct.length} direct and ${outer.length} further dependencies. Hover a package to see what it depends on.</p>
-<svg viewBox="${-span} ${-span} ${2 * span} ${2 * span}" role="img" aria-label="opam dependency graph">${edgesSvg.join('')}${nodesSvg.join('')}</svg>`,
+<svg viewBox="${x0.toFixed(0)} ${y0.toFixed(0)} ${(x1 - x0).toFixed(0)} ${(y1 - y0).toFixed(0)}" role="img" aria-label="opam dependency graph">${edgesSvg.join('')}${nodesSvg.join('')}</svg>`,
     script,
   );
 }

@@ -10,6 +10,7 @@ export function vizPage(title: string, body: string, script = ''): string {
 body{font:14px/1.4 system-ui,sans-serif;margin:0;padding:8px;color:#222;background:#fff}
 h1{font-size:16px;margin:0 0 6px}
 svg{width:100%;height:auto;display:block}
+@media (max-width:480px){svg.wide{display:none}}@media (min-width:481px){svg.narrow{display:none}}
 .none{padding:2em;text-align:center;color:#666}
 .scale p{margin:4px 0 8px}.bar{height:8px;background:#eee;border-radius:4px;overflow:hidden}.bar span{display:block;height:100%;background:#4c78a8}
 .glabel{font:bold 12px system-ui,sans-serif;fill:#111}.mlabel{font:10px system-ui,sans-serif;fill:#fff;pointer-events:none}

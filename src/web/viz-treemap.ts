@@ -117,14 +117,22 @@ function bytes(n: number): string {
   return n < 1024 ? `${n} B` : n < 1024 * 1024 ? `${(n / 1024).toFixed(1)} KiB` : `${(n / 1024 / 1024).toFixed(2)} MiB`;
 }
 
-export function treemapHtml(title: string, elf: ElfInfo): string {
-  if (elf.symbols.length === 0) {
-    return vizPage(title, `<p class="none">This binary has no symbol table (it is stripped, or not an ELF file): nothing to dissect.</p>`);
-  }
-  const root = groupSymbols(elf.symbols);
-  // small units, so the labels stay readable inside the build page's iframe
-  const W = 600;
-  const H = 450;
+/** The text cut to fit a width, with an ellipsis; empty when not even three characters fit. */
+export function fitLabel(text: string, width: number, charWidth: number): string {
+  if (text.length * charWidth <= width) return text;
+  const n = Math.floor(width / charWidth) - 1;
+  return n < 3 ? '' : text.slice(0, n) + '…';
+}
+
+/**
+ * Glyph widths of the labels' fonts (bold 12px, 10px) in SVG units, generous (DejaVu Sans, a wide
+ * font, fits); a clip path keeps a label in its block with any font.
+ */
+const GROUP_CHAR = 8.4;
+const MODULE_CHAR = 6.3;
+
+/** One layout of the treemap: W x H user units (the page shows a wide one, and a narrow one on phones). */
+function treemapSvg(root: Node, W: number, H: number, cls: string): string {
   const boxes = squarify(root.children.map((c) => c.size), { x: 0, y: 0, w: W, h: H });
   const parts: string[] = [];
   root.children.forEach((g, gi) => {
@@ -132,31 +140,47 @@ export function treemapHtml(title: string, elf: ElfInfo): string {
     if (b.w < 0.5 || b.h < 0.5) return;
     const color = COLORS[gi % COLORS.length]!;
     const pct = ((g.size / root.size) * 100).toFixed(1);
-    parts.push(`<g class="group"><rect x="${b.x.toFixed(1)}" y="${b.y.toFixed(1)}" width="${b.w.toFixed(1)}" height="${b.h.toFixed(1)}" fill="${color}" fill-opacity="0.35" stroke="#fff" stroke-width="2"><title>${esc(g.name)}: ${bytes(g.size)} (${pct}%)</title></rect>`);
-    const pad = b.h > 40 && b.w > 40 ? 16 : 0;
+    const area = `x="${b.x.toFixed(1)}" y="${b.y.toFixed(1)}" width="${b.w.toFixed(1)}" height="${b.h.toFixed(1)}"`;
+    parts.push(`<g class="group" clip-path="url(#${cls}-${gi})"><clipPath id="${cls}-${gi}"><rect ${area}/></clipPath><rect ${area} fill="${color}" fill-opacity="0.35" stroke="#fff" stroke-width="2"><title>${esc(g.name)}: ${bytes(g.size)} (${pct}%)</title></rect>`);
+    // the group's name (and size, when it fits) in a header strip; none in boxes too small for one
+    const full = `${g.name} ${bytes(g.size)}`;
+    const label = full.length * GROUP_CHAR <= b.w - 8 ? full : fitLabel(g.name, b.w - 8, GROUP_CHAR);
+    const pad = b.h > 40 && label ? 16 : 0;
     const inner = { x: b.x + 2, y: b.y + pad, w: Math.max(0, b.w - 4), h: Math.max(0, b.h - pad - 2) };
     const kids = squarify(g.children.map((c) => c.size), inner);
     g.children.forEach((m, mi) => {
       const k = kids[mi]!;
       if (k.w < 1 || k.h < 1) return;
       parts.push(`<rect class="module" x="${k.x.toFixed(1)}" y="${k.y.toFixed(1)}" width="${k.w.toFixed(1)}" height="${k.h.toFixed(1)}" fill="${color}" fill-opacity="0.8" stroke="#fff" stroke-width="0.5"><title>${esc(m.name)}: ${bytes(m.size)} (${((m.size / root.size) * 100).toFixed(2)}%)</title></rect>`);
-      if (k.w > 40 && k.h > 14) {
-        parts.push(`<text x="${(k.x + 3).toFixed(1)}" y="${(k.y + 11).toFixed(1)}" class="mlabel">${esc(m.name.length * 5.5 > k.w ? m.name.slice(0, Math.max(3, Math.floor(k.w / 5.5) - 1)) + '…' : m.name)}</text>`);
-      }
+      const text = k.h > 14 ? fitLabel(m.name, k.w - 6, MODULE_CHAR) : '';
+      if (text) parts.push(`<text x="${(k.x + 3).toFixed(1)}" y="${(k.y + 11).toFixed(1)}" class="mlabel">${esc(text)}</text>`);
     });
-    if (pad) parts.push(`<text x="${(b.x + 4).toFixed(1)}" y="${(b.y + 12).toFixed(1)}" class="glabel">${esc(g.name)} ${bytes(g.size)}</text>`);
+    if (pad) parts.push(`<text x="${(b.x + 4).toFixed(1)}" y="${(b.y + 12).toFixed(1)}" class="glabel">${esc(label)}</text>`);
     parts.push('</g>');
   });
+  return `<svg class="${cls}" viewBox="0 0 ${W} ${H}" role="img" aria-label="treemap of the binary's size by module">${parts.join('')}</svg>`;
+}
+
+export function treemapHtml(title: string, elf: ElfInfo): string {
+  if (elf.symbols.length === 0) {
+    return vizPage(title, `<p class="none">${NO_SYMBOLS}</p>`);
+  }
+  const root = groupSymbols(elf.symbols);
   const share = ((root.size / elf.fileSize) * 100).toFixed(1);
   const legend = root.children
     .slice(0, 12)
     .map((g, gi) => `<li><span class="swatch" style="background:${COLORS[gi % COLORS.length]}"></span>${esc(g.name)} <b>${bytes(g.size)}</b></li>`)
     .join('');
+  // small units, so the labels stay readable inside the build page's iframe; a taller, narrower
+  // layout for phones, where the wide one would shrink its labels below reading size
   return vizPage(
     title,
     `<div class="scale"><div class="bar"><span style="width:${Math.min(100, Number(share))}%"></span></div>
 <p>Symbols with a size: <b>${bytes(root.size)}</b> of the ${bytes(elf.fileSize)} file (${share}%), ${elf.symbols.length} symbols in ${root.children.length} groups. Hover a block for its size.</p></div>
-<svg viewBox="0 0 ${W} ${H}" role="img" aria-label="treemap of the binary's size by module">${parts.join('')}</svg>
+${treemapSvg(root, 600, 450, 'wide')}${treemapSvg(root, 340, 420, 'narrow')}
 <ul class="legend">${legend}</ul>`,
   );
 }
+
+/** What the treemap page says of a binary without symbols (also on the build page, instead of the frame). */
+export const NO_SYMBOLS = 'This binary has no symbol table (it is stripped, or not an ELF file): nothing to dissect.';
