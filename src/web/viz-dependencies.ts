@@ -90,11 +90,18 @@ export function dependenciesHtml(title: string, opamSwitch: string): string {
     const d = Math.hypot(x, y) || 1;
     const reach = 12 + n.length * 9;
     const [ex, ey] = [x + (x / d) * reach, y + (y / d) * reach];
-    x0 = Math.min(x0, x - 8, ex - 8);
-    x1 = Math.max(x1, x + 8, ex + 8);
-    y0 = Math.min(y0, y - 8, ey - 8);
-    y1 = Math.max(y1, y + 8, ey + 8);
+    x0 = Math.min(x0, x - 14, ex - 14);
+    x1 = Math.max(x1, x + 14, ex + 14);
+    y0 = Math.min(y0, y - 14, ey - 14);
+    y1 = Math.max(y1, y + 14, ey + 14);
   }
+  // a small graph is not blown up: at least 640 units each way, centred
+  const atLeast = (lo: number, hi: number): [number, number] => {
+    const grow = Math.max(0, 640 - (hi - lo)) / 2;
+    return [lo - grow, hi + grow];
+  };
+  [x0, x1] = atLeast(x0, x1);
+  [y0, y1] = atLeast(y0, y1);
   const script = `(function(){var s=document.querySelector('svg');var es=[].slice.call(s.querySelectorAll('.edge'));var ns=[].slice.call(s.querySelectorAll('.node'));
 function hot(i){var near={};near[i]=1;es.forEach(function(e){var on=e.dataset.f===i;e.classList.toggle('hot',on);if(on)near[e.dataset.t]=1;});ns.forEach(function(n){n.classList.toggle('hot',n.dataset.i===i);n.classList.toggle('dim',!near[n.dataset.i]);});}
 function off(){es.forEach(function(e){e.classList.remove('hot')});ns.forEach(function(n){n.classList.remove('hot','dim')});}
