@@ -7,7 +7,7 @@ import net from 'node:net';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { CLIENT_ALIAS, runCli, startServerProcess } from './helpers/cli-process.ts';
+import { CLIENT_ALIAS, runCli, startProc, startServerProcess } from './helpers/cli-process.ts';
 
 const COMMANDS: [string, string[]][] = [
   ['schedule', ['n', 'p', new URL(import.meta.url).pathname]],
@@ -243,4 +243,19 @@ test('--version works on every program name and after every command', { timeout:
     assert.equal(r.status, 0, `${runs[i]![1] ?? 'builder'} ${runs[i]![0].join(' ')}: ${r.stderr}`);
     assert.match(r.stdout, /^builder \d+\.\d+\.\d+ \(protocol: client 13, worker 5\)\n$/);
   });
+});
+
+test('a server listening beyond loopback says in its log that nothing there is authenticated; on loopback it does not', { timeout: 60_000 }, async () => {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'builder-cli-open-'));
+  try {
+    const open = startProc(['server', '--ip', '0.0.0.0', '--port', '0', '--no-web', '--9p', '0.0.0.0:0', '--dir', path.join(dir, 'a')]);
+    await open.waitFor(/WARN\s+the builder port \(0\.0\.0\.0:\d+\) and 9P \(0\.0\.0\.0:0\) listen beyond loopback with no authentication: .*docs\/SECURITY\.md/, 'stderr');
+    assert.equal((await open.stop('SIGTERM')).status, 0);
+    const closed = startProc(['server', '--port', '0', '--no-web', '--no-9p', '--dir', path.join(dir, 'b')]);
+    await closed.waitFor(/server:listening/, 'stderr');
+    assert.equal((await closed.stop('SIGTERM')).status, 0);
+    assert.doesNotMatch(closed.stderr, /authentication/);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 });

@@ -14,7 +14,8 @@ import { parseArgsMessage } from './parse-args-message.ts';
 
 const usage = `usage: builder server [options]   (alias: builder-server)
 
-  --ip ADDR              listen address (default 127.0.0.1)
+  --ip ADDR              listen address (default 127.0.0.1); the builder port and 9P have no
+                         authentication: read docs/SECURITY.md before you choose another
   --port PORT            TCP port for clients and workers (default 1234)
   --dir DIR              persistent data: the LMDB store and results <dir>/<job>/<uuid>/full
                          (default /var/lib/builder, /var/db/builder on FreeBSD)
@@ -143,6 +144,15 @@ export default async function server(argv: string[]): Promise<number> {
     }
     if (e instanceof BuilderError) return flagError(`--dir ${values.dir}: ${e.message}`);
     throw e;
+  }
+  // say what is open: the builder protocol and 9P have no authentication (docs/SECURITY.md)
+  const loopback = (host: string) => /^(127\.|::1$|localhost$|\[::1\]$)/.test(host);
+  const open = [
+    ...(loopback(values.ip!) ? [] : [`the builder port (${values.ip}:${server.address.port})`]),
+    ...(ninep && !loopback(ninep.host) ? [`9P (${ninep.host}:${ninep.port})`] : []),
+  ];
+  if (open.length > 0) {
+    bus.log('warn', `${open.join(' and ')} listen beyond loopback with no authentication: whoever reaches them can run commands on the workers; see docs/SECURITY.md`);
   }
   await new Promise<void>((resolve) => {
     const stop = () => resolve();
