@@ -3,15 +3,19 @@
 // is back the server takes changes again without a restart, and after a restart all three agree.
 // A run's end on a full disk: a result file that cannot be written is told as 'disk full' in the run's
 // history; a history entry that cannot be saved leaves the run queued again, in memory as the store
-// (and so a restart) has it, and it runs and lands once space is back.
+// (and so a restart) has it, and it runs and lands once space is back. An upload (--upload) whose
+// attempt cannot be saved does not stop the server; one done is not sent again.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { mkdir, open, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { test } from 'node:test';
 import type { Cmd } from '../src/protocol/types.ts';
 import { uuidToString } from '../src/protocol/uuid.ts';
+import { TestClock } from '../src/scheduler/clock.ts';
 import { clientCall, enc, outcome, startFixture, tempDir, workerRequest, type Fixture } from './helpers/server-fixture.ts';
 
 function mountSmall(dir: string): string | undefined {
@@ -242,6 +246,88 @@ test("a run's end that cannot be saved without a restart: space back, the queued
     assert.deepEqual(memoryOf(fx, 'end-job'), after, 'a restart gives what memory had');
   } finally {
     await fx.server.close().catch(() => {});
+    execFileSync('umount', [mnt]);
+    await rm(mnt, { recursive: true, force: true });
+  }
+});
+
+test('uploads to --upload on a full disk: an attempt that cannot be saved does not stop the server; a done upload is not sent again', async (t) => {
+  const mnt = await tempDir('builder-small-disk-');
+  const skip = mountSmall(mnt);
+  if (skip) return t.skip(skip);
+  // the receiving web: each request waits for the test's answer
+  const requests: { res: ServerResponse }[] = [];
+  const web = createServer((req: IncomingMessage, res: ServerResponse) => {
+    req.resume();
+    req.on('end', () => requests.push({ res }));
+  });
+  await new Promise<void>((r) => web.listen(0, '127.0.0.1', r));
+  const answer = (i: number, status: number) => {
+    requests[i]!.res.writeHead(status, { 'Content-Type': 'text/plain' });
+    requests[i]!.res.end(status === 201 ? '' : 'disk full: the upload was not stored\n');
+  };
+  const clock = new TestClock(Date.now());
+  const unhandled: unknown[] = [];
+  const onUnhandled = (e: unknown) => unhandled.push(e);
+  process.on('unhandledRejection', onUnhandled);
+  const fx = await startFixture({ dir: path.join(mnt, 'data'), clock, upload: `http://127.0.0.1:${(web.address() as AddressInfo).port}/upload` });
+  const logs: string[] = [];
+  fx.server.bus.on('log', (l) => l.message.startsWith('upload:') && logs.push(l.message));
+  let reader: { done(): void } | undefined;
+  try {
+    for (const name of ['up-a', 'up-b']) {
+      assert.equal((await outcome(fx.port, { type: 'schedule', period: 'daily', job: { type: 'script', name, script: 'true', platform: 'p' } })).type, 'success');
+      const run = await runOnce(fx, 'p', { type: 'exited', code: 0 });
+      await until(`the history of ${name}`, () => fx.server.supervisor.history(name).length === 1);
+      run.sock.destroy();
+    }
+    // one upload at a time: the first waits for its answer
+    await until('the first upload', () => (clock.advance(0), requests.length === 1));
+    assert.equal(fx.server.persistence.outbox().length, 2);
+
+    // A reader holds a snapshot (as `builder inspect` beside the server may): the store cannot reuse the
+    // pages it frees, and on the full disk it soon takes no change.
+    reader = fx.server.persistence.root.useReadTransaction();
+    await fillUp(path.join(mnt, 'filler'));
+    // changes as small as the outbox's own (one record rewritten) until the store takes none
+    for (let i = 0, failures = 0; failures < 5 && i < 2000; i++) {
+      const paused = fx.server.supervisor.infoExtended().schedule.find((e) => e.name === 'up-a')!.paused;
+      const ok = await fx.server.supervisor.setPaused('up-a', !paused).then(
+        () => true,
+        (e) => (assert.match(String(e), /disk full/), false),
+      );
+      failures = ok ? 0 : failures + 1;
+    }
+
+    // the web refuses the first: its attempt count cannot be saved; the server goes on to the second
+    answer(0, 507);
+    await until('the second upload', () => requests.length === 2);
+    assert.ok(logs.includes('upload: the failed attempt could not be saved'));
+    // the web takes the second: the store cannot drop its entry; memory keeps it as the store has it
+    answer(1, 201);
+    await until('the kept entry', () => logs.includes('upload: the finished upload could not be removed from the store; retrying'));
+    assert.equal(fx.server.outbox.pending().length, 2);
+    assert.equal(fx.server.persistence.outbox().length, 2);
+
+    // space back: the first is sent again and lands, the second goes without another upload
+    reader.done();
+    reader = undefined;
+    await rm(path.join(mnt, 'filler'));
+    clock.advance(10 * 60_000);
+    await until('the third upload', () => (clock.advance(0), requests.length === 3));
+    answer(2, 201);
+    await until('the entries dropped', () => (clock.advance(0), true) && fx.server.outbox.pending().length === 0 && fx.server.persistence.outbox().length === 0);
+    await new Promise((r) => setTimeout(r, 200));
+    assert.equal(requests.length, 3, 'a done upload is not sent again');
+    await fx.restart();
+    assert.deepEqual(fx.server.outbox.pending(), []);
+    assert.deepEqual(unhandled, []);
+  } finally {
+    reader?.done();
+    process.off('unhandledRejection', onUnhandled);
+    await fx.server.close().catch(() => {});
+    web.closeAllConnections();
+    web.close();
     execFileSync('umount', [mnt]);
     await rm(mnt, { recursive: true, force: true });
   }
