@@ -10,7 +10,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type SpawnSyncReturns } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -128,7 +128,31 @@ const COMMANDS: Record<string, How> = {
     },
   },
   'ssh -N -L 1234:127.0.0.1:1234 builder@buildhost': { untested: 'no SSH host here', check: () => undefined },
+  'git clone REPOSITORY-URL /opt/builder && cd /opt/builder && npm install && npm link': {
+    untested: 'an install as root; test/first-run.test.ts clones and builds, npm link runs here',
+    check: () => assert.deepEqual(Object.keys(JSON.parse(read('package.json')).bin).sort(), ['builder', 'builder-client', 'builder-inspect', 'builder-server', 'builder-worker']),
+  },
+  'useradd --system --home-dir /var/lib/builder --shell /usr/sbin/nologin builder': { untested: 'would add a user to the test machine', check: contains('linux/builder.service', 'User=builder') },
+  'cp linux/builder.service linux/builder-worker@.service /etc/systemd/system/': { untested: 'no systemd running here', check: file('linux/builder-worker@.service') },
+  'systemctl daemon-reload && systemctl enable --now builder builder-worker@debian-12': { untested: 'no systemd running here: systemd-analyze verify', check: verifyUnits },
 };
+
+/** systemd-analyze verify of both units (where it is installed), their commands pointed at bin/ of this checkout. */
+function verifyUnits(): void {
+  if (spawnSync('systemd-analyze', ['--version'], { stdio: 'ignore' }).error) return;
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'builder-units-'));
+  try {
+    for (const unit of ['builder.service', 'builder-worker@.service']) {
+      const text = read(`linux/${unit}`).replace(/\/usr\/local\/bin\/(builder-\w+)/g, (_m, name: string) => path.join(REPO, 'bin', `${name}.mjs`));
+      writeFileSync(path.join(dir, unit.replace('@.', '@debian-12.')), text);
+    }
+    const r = spawnSync('systemd-analyze', ['verify', './builder.service', './builder-worker@debian-12.service'], { cwd: dir, encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.stderr + r.stdout, '', 'systemd-analyze verify complains');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
 
 test('every shell command in the docs is run here, run by another test, or says why it cannot run here', () => {
   const found = new Map<string, string>();
