@@ -374,3 +374,13 @@ test('docs/PROTOCOL-EXTENSIONS.md: the DER examples are what the codec writes', 
   assert.equal(hexes.length, cmds.length);
   cmds.forEach((cmd, i) => assert.equal(Buffer.from(encodeCmd(cmd)).toString('hex'), hexes[i], JSON.stringify(cmd)));
 });
+
+test('the files and folders the docs name exist', () => {
+  const missing: string[] = [];
+  for (const f of DOCS) {
+    for (const [, p] of read(f).matchAll(/`((?:src|test|docs|bin|deploy|linux|freebsd|machines|sandbox|bench|examples|scripts|\.ci)\/[\w./@-]*)`/g)) {
+      if (!existsSync(path.join(REPO, p!))) missing.push(`${f}: ${p}`);
+    }
+  }
+  assert.deepEqual(missing, []);
+});
