@@ -26,7 +26,7 @@ const command: ClientCommand = {
       await call(ctx.remote, { type: 'schedule-orb-build', period: choice.period!, job });
     }
     if (ctx.out.json) ctx.out.printJson({ ok: true, command: 'orb-build', name: job.name, opamPackage: job.opamPackage, ...choice });
-    else ctx.out.print(`scheduled orb build ${job.name} of ${job.opamPackage}, ${triggerText(choice)}`);
+    else ctx.out.print(`scheduled orb build ${job.name} of ${job.opamPackage}, ${triggerText(choice)}, for the platforms with a template (orb-build.template.<platform> in the server's --config-dir)`);
     return 0;
   },
 };
