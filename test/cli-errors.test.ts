@@ -259,3 +259,14 @@ test('a server listening beyond loopback says in its log that nothing there is a
     await rm(dir, { recursive: true, force: true });
   }
 });
+
+test('a reader that goes away (builder ... | head, a missing command after the pipe) ends the command quietly', { timeout: 30_000 }, async () => {
+  const { spawn } = await import('node:child_process');
+  const child = spawn(process.execPath, [new URL('../bin/builder.mjs', import.meta.url).pathname, 'inspect', '--machine', 'supervisor', '--format', 'json'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  child.stdout.destroy(); // the reading end is closed before the command writes
+  let stderr = '';
+  child.stderr.on('data', (d: Buffer) => (stderr += d));
+  const status = await new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+  assert.equal(stderr, '');
+  assert.equal(status, 0);
+});

@@ -19,7 +19,7 @@ Draws a state machine definition of the server.
   --format FORMAT     mermaid (a stateDiagram-v2), dot (Graphviz) or json (default mermaid)
   -h, --help          this text
 
-Example: builder inspect --machine job --format dot | dot -Tsvg > job-run.svg`;
+Example (dot is Graphviz's, Debian package graphviz): builder inspect --machine job --format dot | dot -Tsvg > job-run.svg`;
 
 /** A node of XState's machine tree: the parts we read. */
 interface StateNodeLike {

@@ -47,6 +47,13 @@ function version(): string {
 }
 
 export async function main(argv: string[]): Promise<number> {
+  // `builder ... | head` (or a reader that is gone): stop quietly, as a program killed by SIGPIPE, not with a stack trace
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (e: NodeJS.ErrnoException) => {
+      if (e.code !== 'EPIPE') throw e;
+      process.exit(process.exitCode ?? 0);
+    });
+  }
   const [name, ...rest] = argv;
   if (!name || name === '--help' || name === '-h' || name === 'help') {
     (name ? process.stdout : process.stderr).write(usage + '\n');
