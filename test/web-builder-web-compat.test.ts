@@ -16,10 +16,13 @@ import { UserStore } from '../src/web/users.ts';
 import { VIZ_VERSION } from '../src/web/viz-cache.ts';
 import { startWebServer, type WebServer } from '../src/web/web-server.ts';
 import { basic, http, inputFiles, makeExec, tempEnv, type TempEnv } from './helpers/web-fixtures.ts';
-import { BUILD_ENVIRONMENT, compileUnikernel, opamSwitch, SYSTEM_PACKAGES, unikernelReadme } from './helpers/unikernel-fixture.ts';
+import { BUILD_ENVIRONMENT, compileUnikernel, opamSwitch, SOLO5_DEVICES, SYSTEM_PACKAGES, unikernelReadme } from './helpers/unikernel-fixture.ts';
+import { solo5Info } from '../src/web/solo5-manifest.ts';
 
 const sha = (s: string | Uint8Array) => createHash('sha256').update(s).digest('hex');
 const JSON_ACCEPT = { Accept: 'application/json' };
+const SOLO5_MANIFEST = { type: 'solo5.manifest', version: 1, devices: SOLO5_DEVICES };
+const SOLO5_ABI = { type: 'solo5.abi', target: 'hvt', version: 2 };
 const RFC3339 = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(Z|[+-]\d\d:\d\d)$/;
 
 let env: TempEnv;
@@ -111,6 +114,9 @@ test('JSON of the index, a job, a build and a compare has builder-web keys', asy
     [UNI],
   );
   assert.equal(job.platforms[0].uuid, uuidToString(u2.uuid));
+  // builder-web's `latest`: the newest build, with its main binary's Solo5 manifest and ABI
+  assert.deepEqual(job.latest, { uuid: uuidToString(u2.uuid), solo5_manifest: SOLO5_MANIFEST, solo5_abi: SOLO5_ABI });
+  assert.deepEqual(Object.keys(job).slice(0, 3), ['name', 'synopsis', 'latest']);
 
   const jobJson = await getJson(`/job/${UNI}`);
   // one per distinct main binary, with builder-web's main_binary object
@@ -126,6 +132,17 @@ test('JSON of the index, a job, a build and a compare has builder-web keys', asy
   assert.match(build.finish_time, RFC3339);
   assert.equal(Date.parse(build.start_time), Math.floor(u1.started.getTime() / 1000) * 1000);
   assert.equal(build.main_binary, true);
+  assert.deepEqual(Object.keys(build).slice(0, 8), ['job', 'uuid', 'platform', 'start_time', 'finish_time', 'main_binary', 'solo5_manifest', 'solo5_abi']);
+  assert.deepEqual(build.solo5_manifest, SOLO5_MANIFEST);
+  assert.deepEqual(build.solo5_abi, SOLO5_ABI);
+  // a binary without Solo5 notes has neither key, nor its job a `latest`
+  const manual = await http(`${url}/job/no-solo5/platform/debian-12/upload?binary_name=app`, { method: 'POST', body: new TextEncoder().encode('#!/bin/sh\necho a manually built tool\n'), headers: { Authorization: admin } });
+  assert.equal(manual.status, 201, manual.body.toString());
+  const plainJob = await getJson('/job/no-solo5');
+  const plainBuild = await getJson(`/job/no-solo5/build/${plainJob.builds[0].uuid}`);
+  assert.equal('solo5_manifest' in plainBuild, false);
+  assert.equal('solo5_abi' in plainBuild, false);
+  assert.equal('latest' in (await getJson('/')).jobs.find((j: { name: string }) => j.name === 'no-solo5'), false);
 
   const cmp = await getJson(`/compare/${uuidToString(u1.uuid)}/${uuidToString(u2.uuid)}`);
   assert.equal(cmp.left.uuid, uuidToString(u1.uuid));
@@ -220,4 +237,22 @@ test('/failed-builds?platform= lists that platform only; none says so', async ()
   assert.deepEqual(free, ['f2']);
   const html = (await get('/failed-builds?platform=openbsd-7')).body.toString();
   assert.match(html, /No failed builds to list/);
+});
+
+test('Solo5 notes: read from the ELF file; anything malformed reads as none', () => {
+  assert.deepEqual(solo5Info(elf), { manifest: SOLO5_MANIFEST, abi: SOLO5_ABI });
+  const manifestAt = Buffer.from(elf).indexOf(Buffer.from('MFT1Solo5\0', 'latin1'));
+  assert.ok(manifestAt > 0);
+  const corrupt = (at: number, byte: number) => {
+    const copy = new Uint8Array(elf);
+    copy[at] = byte;
+    return copy;
+  };
+  // the first entry is not RESERVED_FIRST; a device with runtime fields set; another owner; ELF32
+  assert.equal(solo5Info(corrupt(manifestAt + 10 + 2 + 12 + 71, 0)), undefined);
+  assert.equal(solo5Info(corrupt(manifestAt + 10 + 2 + 12 + 104 + 96, 1)), undefined);
+  assert.equal(solo5Info(corrupt(manifestAt + 4, 0x73)), undefined);
+  assert.equal(solo5Info(corrupt(4, 1)), undefined);
+  for (const n of [0, 16, 64, 1000, elf.length - 1]) assert.equal(solo5Info(elf.subarray(0, n)), undefined, `cut at ${n}`);
+  assert.equal(solo5Info(new TextEncoder().encode('not an ELF file at all, not even close to one')), undefined);
 });

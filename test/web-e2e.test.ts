@@ -248,6 +248,8 @@ const TREEMAP_LAYOUT = `(() => {
 
 test('a unikernel build shows both visualizations, embedded and on their own pages', async () => {
   await page.goto(`${url}/job/${UNI}/build/${id(uni.u1)}`);
+  // the main binary's Solo5 notes, as builder-web shows them
+  assert.equal(await page.locator('dd.solo5').innerText(), 'hvt (ABI version 2), devices: service (network), storage (block)');
   const deps = page.frameLocator('iframe[title="Opam dependencies"]');
   // the root in the middle, its six direct dependencies, the other five installed packages
   assert.match(await deps.locator('body').innerText(), /dns-resolver: 6 direct and 5 further dependencies/);

@@ -146,8 +146,10 @@ test('recordBuild runs the upload hooks with builder-web arguments', async () =>
     await chmod(hook, 0o755);
     await writeFile(join(configDir, 'upload-hooks', 'not-executable.sh'), '#!/bin/sh\nexit 3\n');
     const exec = makeExec({ files: { 'bin/hello.hvt': 'ELF' } });
-    const { build, hooks } = await recordBuild(exec, { root: env.root, dataDir: env.dir, configDir });
+    const { build, hooks, visualizations } = await recordBuild(exec, { root: env.root, dataDir: env.dir, configDir });
     const runs = await hooks;
+    // the visualizations write into the data directory in the background: done before it goes
+    await visualizations;
     assert.deepEqual(runs.map((r) => [r.hook, r.exitCode]), [[hook, 0]]);
     const args = (await readFile(join(env.dir, 'hook-args'), 'utf8')).trim().split('\n');
     assert.deepEqual(args, [
@@ -163,6 +165,7 @@ test('recordBuild runs the upload hooks with builder-web arguments', async () =>
     ]);
     const failed = await recordBuild(makeExec({ files: {} }), { root: env.root, dataDir: env.dir, configDir });
     assert.deepEqual(await failed.hooks, []);
+    await failed.visualizations;
   } finally {
     await env.cleanup();
   }

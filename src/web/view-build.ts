@@ -9,6 +9,7 @@ import type { LifecycleStep } from './live-state.ts';
 import { lifecycleSvg } from './view-lifecycle.ts';
 import { buildLink } from './view-jobs.ts';
 import { NO_SYMBOLS } from './viz-treemap.ts';
+import type { Solo5Info } from './solo5-manifest.ts';
 
 export interface BuildData {
   build: BuildRecord;
@@ -25,6 +26,8 @@ export interface BuildData {
   /** which visualizations apply to this build */
   viz: { dependencies: boolean; treemap: boolean; noSymbols?: true };
   lifecycle?: LifecycleStep[];
+  /** the main binary's Solo5 manifest and ABI, when it has them */
+  solo5?: Solo5Info;
 }
 
 export function buildData(
@@ -32,6 +35,7 @@ export function buildData(
   b: BuildRecord,
   lifecycle: LifecycleStep[] | undefined,
   viz: BuildData['viz'] = { dependencies: false, treemap: false },
+  solo5?: Solo5Info | null,
 ): BuildData {
   const reproducedBy = store.reproducedBy(b);
   const same = (o: BuildRecord) => b.inputId !== undefined && o.inputId === b.inputId;
@@ -46,6 +50,7 @@ export function buildData(
     ...store.differentOutputNeighbours(b),
     viz,
     ...(lifecycle ? { lifecycle } : {}),
+    ...(solo5 ? { solo5 } : {}),
   };
 }
 
@@ -109,13 +114,16 @@ ${d.differentInputSameOutput.map((o) => h`<li class="other-input">on ${o.platfor
   const main = b.mainBinary
     ? h`<dt>Main binary</dt><dd><a class="download" href="${base}/f/${encPath(b.mainBinary.path)}" download>Download ${b.mainBinary.path.split('/').pop()}</a> (${size(b.mainBinary.size)})</dd>`
     : h``;
+  const solo5 = d.solo5
+    ? h`<dt>Solo5</dt><dd class="solo5">${d.solo5.abi.target} (ABI version ${d.solo5.abi.version}), ${d.solo5.manifest.devices.length === 0 ? 'no devices' : h`devices: ${d.solo5.manifest.devices.map((x, i) => h`${i ? ', ' : ''}<code>${x.name}</code> (${x.type === 'NET_BASIC' ? 'network' : 'block'})`)}`}</dd>`
+    : h``;
   return page(
     `Job ${b.job} ${new Date(b.start).toISOString().slice(0, 19).replace('T', ' ')}Z`,
     h`${buildNav(b)}<h1><a href="/job/${enc(b.job)}">Job ${b.job}</a> build</h1>${tombstone}
 <div class="build-columns"><div class="build-info">
 <dl class="facts"><dt>UUID</dt><dd><code>${b.uuid}</code></dd><dt>Platform</dt><dd>${b.platform}</dd>
 <dt>Started</dt><dd>${time(b.start)}</dd><dt>Duration</dt><dd>${duration(b.finish - b.start)}</dd>
-<dt>Result</dt><dd class="${b.mainBinary ? 'ok' : 'fail'}">${resultText(b.result)}</dd>${main}
+<dt>Result</dt><dd class="${b.mainBinary ? 'ok' : 'fail'}">${resultText(b.result)}</dd>${main}${solo5}
 <dt>Logs</dt><dd><a href="${base}/console">console</a> (${b.console.lines} lines) · <a href="${base}/script">script</a> · <a href="${base}/exec">exec</a> · <a href="${base}/all.tar.gz">all.tar.gz</a></dd>
 ${b.inputId ? h`<dt>Input id</dt><dd>${hash(b.inputId)}</dd>` : h``}</dl>
 ${reproduced}${different}

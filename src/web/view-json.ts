@@ -5,6 +5,7 @@ import type { CompareData } from './view-build.ts';
 import type { Diff } from './compare.ts';
 import type { IndexData, JobData } from './view-jobs.ts';
 import type { BuildData } from './view-build.ts';
+import type { Solo5Info } from './solo5-manifest.ts';
 
 /** RFC 3339 as builder-web prints it (Ptime.to_rfc3339: seconds, offset "-00:00"). */
 export function rfc3339(ms: number): string {
@@ -18,20 +19,32 @@ function mainBinaryJson(b: BuildRecord) {
   return m ? { filename: basename(m.path), sha256: m.sha256, size: m.size } : null;
 }
 
-export function indexJson(d: IndexData) {
-  const job = (j: IndexData['sections'][number]['jobs'][number], section: string) => ({
-    name: j.name,
-    synopsis: j.synopsis ?? null,
-    // ours: the section and the latest build per platform
-    section,
-    platforms: j.latest.map((b) => ({
-      platform: b.platform,
-      uuid: b.uuid,
-      start_time: rfc3339(b.start),
-      finish_time: rfc3339(b.finish),
-      main_binary: mainBinaryJson(b),
-    })),
-  });
+/** builder-web's `solo5_manifest` and `solo5_abi` of a main binary that has them. */
+function solo5Json(info: Solo5Info | null | undefined) {
+  return info ? { solo5_manifest: info.manifest, solo5_abi: info.abi } : {};
+}
+
+/** `solo5`: the Solo5 notes of a build's main binary, when known (null or undefined: none). */
+export function indexJson(d: IndexData, solo5: (b: BuildRecord) => Solo5Info | null | undefined = () => undefined) {
+  const job = (j: IndexData['sections'][number]['jobs'][number], section: string) => {
+    // builder-web's `latest`: the job's newest build with a main binary, when that has Solo5 notes
+    const newest = j.latest.reduce<BuildRecord | undefined>((a, b) => (!a || b.start > a.start ? b : a), undefined);
+    const info = newest ? solo5(newest) : undefined;
+    return {
+      name: j.name,
+      synopsis: j.synopsis ?? null,
+      ...(newest && info ? { latest: { uuid: newest.uuid, ...solo5Json(info) } } : {}),
+      // ours: the section and the latest build per platform
+      section,
+      platforms: j.latest.map((b) => ({
+        platform: b.platform,
+        uuid: b.uuid,
+        start_time: rfc3339(b.start),
+        finish_time: rfc3339(b.finish),
+        main_binary: mainBinaryJson(b),
+      })),
+    };
+  };
   return {
     jobs: d.sections.flatMap((s) => s.jobs.map((j) => job(j, s.section))),
     jobs_by_section: Object.fromEntries(d.sections.map((s) => [s.section, s.jobs.map((j) => job(j, s.section))])),
@@ -67,7 +80,7 @@ function buildSummary(b: BuildRecord) {
 }
 
 export function buildJson(d: BuildData) {
-  return { ...buildSummary(d.build), ...d };
+  return { ...buildSummary(d.build), ...solo5Json(d.solo5), ...d };
 }
 
 /** builder-web's added/removed/changed as left_packages (only in left), right_packages, different_versions. */

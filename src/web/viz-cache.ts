@@ -1,14 +1,16 @@
 // The visualizations of a build, computed once per input and cached as HTML files under
-// <dataDir>/_cache/viz/: the dependency graph per opam-switch hash, the treemap per binary hash.
+// <dataDir>/_cache/viz/: the dependency graph per opam-switch hash, the treemap per binary hash;
+// beside them the main binary's Solo5 manifest and ABI (JSON, for the pages' JSON and the build page).
 // recordBuild starts them in the background after an upload; a request for one still being
 // computed waits for that same computation.
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, open, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { ArtifactRef, BuildRecord } from './build-record.ts';
 import type { BuildStore } from './build-store.ts';
 import { elfSymbols, isElf } from './elf-symbols.ts';
+import { solo5Info, type Solo5Info } from './solo5-manifest.ts';
 import { dependenciesHtml } from './viz-dependencies.ts';
 import { treemapHtml } from './viz-treemap.ts';
 
@@ -66,11 +68,66 @@ export class VizCache {
     return run;
   }
 
-  /** Computes both in the background (after an upload); failures are reported, never thrown. */
+  /**
+   * The main binary's Solo5 manifest and ABI: null when it has none, undefined when not known yet
+   * (computed after the upload; a build from before is computed now, in the background).
+   */
+  solo5(b: BuildRecord): Solo5Info | null | undefined {
+    const bin = b.mainBinary;
+    if (!bin || b.deleted) return null;
+    const known = this.solo5Known.get(bin.sha256);
+    if (known !== undefined) return known;
+    let info: Solo5Info | null | undefined;
+    try {
+      info = JSON.parse(readFileSync(this.solo5File(bin.sha256), 'utf8')) as Solo5Info | null;
+    } catch {
+      const run: Promise<void> = this.computeSolo5(bin)
+        .then(() => undefined, () => undefined)
+        .finally(() => this.pending.delete(run));
+      this.pending.add(run);
+      return undefined;
+    }
+    this.remember(bin.sha256, info);
+    return info;
+  }
+
+  private readonly solo5Known = new Map<string, Solo5Info | null>();
+  private readonly solo5Inflight = new Map<string, Promise<Solo5Info | null>>();
+
+  private remember(sha256: string, info: Solo5Info | null): void {
+    // a bounded memo: the oldest entry leaves first
+    if (this.solo5Known.size >= 4096) this.solo5Known.delete(this.solo5Known.keys().next().value!);
+    this.solo5Known.set(sha256, info);
+  }
+
+  private solo5File(sha256: string): string {
+    return join(this.dir, `solo5-v1-${sha256}.json`);
+  }
+
+  private computeSolo5(bin: ArtifactRef): Promise<Solo5Info | null> {
+    let run = this.solo5Inflight.get(bin.sha256);
+    if (!run) {
+      run = (async () => {
+        const info = (await this.startsAsElf(bin.sha256)) ? (solo5Info(await this.store.readBlob(bin.sha256)) ?? null) : null;
+        await mkdir(this.dir, { recursive: true });
+        const file = this.solo5File(bin.sha256);
+        const tmp = `${file}.${randomBytes(6).toString('hex')}.tmp`;
+        await writeFile(tmp, JSON.stringify(info));
+        await rename(tmp, file);
+        this.remember(bin.sha256, info);
+        return info;
+      })().finally(() => this.solo5Inflight.delete(bin.sha256));
+      this.solo5Inflight.set(bin.sha256, run);
+    }
+    return run;
+  }
+
+  /** Computes all in the background (after an upload); failures are reported, never thrown. */
   prepare(b: BuildRecord, log?: (line: string) => void): Promise<void> {
     const run: Promise<void> = new Promise<void>((resolve) => setImmediate(resolve))
       .then(async () => {
         for (const kind of ['dependencies', 'treemap'] as const) await this.html(b, kind);
+        if (b.mainBinary && !existsSync(this.solo5File(b.mainBinary.sha256))) await this.computeSolo5(b.mainBinary);
       })
       .catch((e: unknown) => log?.(`visualizations of ${b.uuid}: ${e instanceof Error ? e.message : String(e)}`))
       .finally(() => this.pending.delete(run));

@@ -117,19 +117,31 @@ function bytes(n: number): string {
   return n < 1024 ? `${n} B` : n < 1024 * 1024 ? `${(n / 1024).toFixed(1)} KiB` : `${(n / 1024 / 1024).toFixed(2)} MiB`;
 }
 
-/** The text cut to fit a width, with an ellipsis; empty when not even three characters fit. */
-export function fitLabel(text: string, width: number, charWidth: number): string {
-  if (text.length * charWidth <= width) return text;
-  const n = Math.floor(width / charWidth) - 1;
-  return n < 3 ? '' : text.slice(0, n) + '…';
+/**
+ * A generous estimate of a label's width in SVG units at `px` (DejaVu Sans, a wide font, fits it;
+ * a clip path keeps a label in its block with any font).
+ */
+export function labelWidth(text: string, px: number, bold = false): number {
+  let em = 0;
+  for (const c of text) {
+    if (c === '…' || /[mwMW@%]/.test(c)) em += 1.0;
+    else if (/[A-Z]/.test(c)) em += 0.78;
+    else if (/[il.,:;|!' ]/.test(c)) em += 0.36;
+    else if (/[fjrt()[\]/_-]/.test(c)) em += 0.5;
+    else em += 0.66;
+  }
+  return em * px * (bold ? 1.1 : 1);
 }
 
-/**
- * Glyph widths of the labels' fonts (bold 12px, 10px) in SVG units, generous (DejaVu Sans, a wide
- * font, fits); a clip path keeps a label in its block with any font.
- */
-const GROUP_CHAR = 8.4;
-const MODULE_CHAR = 6.3;
+/** The text cut to fit a width, with an ellipsis; empty when not even three characters fit. */
+export function fitLabel(text: string, width: number, px: number, bold = false): string {
+  if (labelWidth(text, px, bold) <= width) return text;
+  for (let n = text.length - 1; n >= 3; n--) {
+    const cut = text.slice(0, n) + '…';
+    if (labelWidth(cut, px, bold) <= width) return cut;
+  }
+  return '';
+}
 
 /** One layout of the treemap: W x H user units (the page shows a wide one, and a narrow one on phones). */
 function treemapSvg(root: Node, W: number, H: number, cls: string): string {
@@ -144,7 +156,7 @@ function treemapSvg(root: Node, W: number, H: number, cls: string): string {
     parts.push(`<g class="group" clip-path="url(#${cls}-${gi})"><clipPath id="${cls}-${gi}"><rect ${area}/></clipPath><rect ${area} fill="${color}" fill-opacity="0.35" stroke="#fff" stroke-width="2"><title>${esc(g.name)}: ${bytes(g.size)} (${pct}%)</title></rect>`);
     // the group's name (and size, when it fits) in a header strip; none in boxes too small for one
     const full = `${g.name} ${bytes(g.size)}`;
-    const label = full.length * GROUP_CHAR <= b.w - 8 ? full : fitLabel(g.name, b.w - 8, GROUP_CHAR);
+    const label = labelWidth(full, 12, true) <= b.w - 8 ? full : fitLabel(g.name, b.w - 8, 12, true);
     const pad = b.h > 40 && label ? 16 : 0;
     const inner = { x: b.x + 2, y: b.y + pad, w: Math.max(0, b.w - 4), h: Math.max(0, b.h - pad - 2) };
     const kids = squarify(g.children.map((c) => c.size), inner);
@@ -152,7 +164,7 @@ function treemapSvg(root: Node, W: number, H: number, cls: string): string {
       const k = kids[mi]!;
       if (k.w < 1 || k.h < 1) return;
       parts.push(`<rect class="module" x="${k.x.toFixed(1)}" y="${k.y.toFixed(1)}" width="${k.w.toFixed(1)}" height="${k.h.toFixed(1)}" fill="${color}" fill-opacity="0.8" stroke="#fff" stroke-width="0.5"><title>${esc(m.name)}: ${bytes(m.size)} (${((m.size / root.size) * 100).toFixed(2)}%)</title></rect>`);
-      const text = k.h > 14 ? fitLabel(m.name, k.w - 6, MODULE_CHAR) : '';
+      const text = k.h > 14 ? fitLabel(m.name, k.w - 6, 10) : '';
       if (text) parts.push(`<text x="${(k.x + 3).toFixed(1)}" y="${(k.y + 11).toFixed(1)}" class="mlabel">${esc(text)}</text>`);
     });
     if (pad) parts.push(`<text x="${(b.x + 4).toFixed(1)}" y="${(b.y + 12).toFixed(1)}" class="glabel">${esc(label)}</text>`);

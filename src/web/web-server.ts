@@ -143,7 +143,7 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
 
   const buildRoute = async (c: Ctx, b: BuildRecord, rest: string[]) => {
     const [what, ...tail] = rest;
-    if (what === undefined) return reply(c, buildData(store, b, opts.live?.lifecycle(b.uuid), viz.applies(b)), buildPage, buildJson);
+    if (what === undefined) return reply(c, buildData(store, b, opts.live?.lifecycle(b.uuid), viz.applies(b), viz.solo5(b)), buildPage, buildJson);
     switch (what) {
       case 'f': {
         const path = tail.join('/');
@@ -338,9 +338,9 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
     switch (segs[0]) {
       case '':
         if (segs.length > 1) break;
-        return reply(c, indexData(store, now, maxAgeMs), (d) => indexPage(d, false, expiredDays), indexJson);
+        return reply(c, indexData(store, now, maxAgeMs), (d) => indexPage(d, false, expiredDays), (d) => indexJson(d, (b) => viz.solo5(b)));
       case 'all-builds':
-        return reply(c, indexData(store, now), (d) => indexPage(d, true), indexJson);
+        return reply(c, indexData(store, now), (d) => indexPage(d, true), (d) => indexJson(d, (b) => viz.solo5(b)));
       case 'robots.txt':
         return send(c.res, 200, ROBOTS_TXT, 'text/plain; charset=utf-8');
       case 'failed-builds': {

@@ -1,5 +1,5 @@
 // A build as robur's unikernel builds upload it: a real ELF binary with a symbol table (compiled
-// here with gcc, freestanding, with OCaml-style module symbols), an `opam switch export` with the
+// here with gcc, freestanding, with OCaml-style module symbols) and Solo5's manifest and ABI notes, an `opam switch export` with the
 // root package's opam file (synopsis, depends, url, x-mirage-opam-lock-location), the build
 // environment, the system packages and a README.
 import { execFile } from 'node:child_process';
@@ -30,7 +30,43 @@ function source(): string {
   });
   const tables = `long camlMirage_crypto__Tables_data[512] = {1};\nchar camlTcpip__Buffers_data[2048] = {1};`;
   const start = `void _start(void) { long v = 1;\n${mods.map(([name], i) => `  v += ${name}_${100 + i}(v);`).join('\n')}\n  for (;;) { __asm__ volatile("" :: "r"(v)); } }`;
-  return `${tables}\n${fns.join('\n')}\n${start}\n`;
+  return `${tables}\n${fns.join('\n')}\n${start}\n${solo5Notes()}`;
+}
+
+/** The Solo5 devices the unikernel asks for (its manifest note) and its ABI note: hvt, version 2. */
+export const SOLO5_DEVICES = [
+  { name: 'service', type: 'NET_BASIC' },
+  { name: 'storage', type: 'BLOCK_BASIC' },
+] as const;
+
+/** An ELF note as Solo5's linker script leaves it: owner "Solo5", the descriptor 4-byte aligned. */
+function note(type: number, desc: Buffer): Buffer {
+  const head = Buffer.alloc(20);
+  head.writeUInt32LE(6, 0);
+  head.writeUInt32LE(desc.length, 4);
+  head.writeUInt32LE(type, 8);
+  head.write('Solo5\0', 12, 'latin1');
+  return Buffer.concat([head, desc]);
+}
+
+function solo5Notes(): string {
+  const entry = (name: string, type: number) => {
+    const e = Buffer.alloc(104);
+    e.write(name, 0, 'latin1');
+    e.writeUInt32LE(type, 68);
+    return e;
+  };
+  const header = Buffer.alloc(12);
+  header.writeUInt32LE(1, 4);
+  header.writeUInt32LE(1 + SOLO5_DEVICES.length, 8);
+  const mft = note(0x3154464d, Buffer.concat([header, entry('', 1 << 30), ...SOLO5_DEVICES.map((d) => entry(d.name, d.type === 'NET_BASIC' ? 2 : 1))]));
+  const abiDesc = Buffer.alloc(16);
+  abiDesc.writeUInt32LE(1, 0);
+  abiDesc.writeUInt32LE(2, 4);
+  const abi = note(0x31494241, abiDesc);
+  const array = (name: string, section: string, b: Buffer) =>
+    `__attribute__((section("${section}"), used, aligned(4))) const unsigned char ${name}[${b.length}] = {${[...b].join(',')}};`;
+  return `${array('solo5_manifest_note', '.note.solo5.manifest', mft)}\n${array('solo5_abi_note', '.note.solo5.abi', abi)}\n`;
 }
 
 /** A freestanding static ELF binary with its symbol table (not stripped). */
