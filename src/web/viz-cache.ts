@@ -17,7 +17,7 @@ import { treemapHtml } from './viz-treemap.ts';
 export type VizKind = 'dependencies' | 'treemap';
 
 /** Bumped when the pages change, so old cached pages are not served. */
-export const VIZ_VERSION = 'v3';
+export const VIZ_VERSION = 'v4';
 
 export class VizCache {
   readonly dir: string;
