@@ -85,6 +85,7 @@ const COMMANDS: Record<string, How> = {
   'builder worker debian-12 --sandbox bwrap --loop': { here: 'BUILDER_REMOTE of the server above' },
   'builder schedule albatross debian-12 build.sh --period daily': { here: '' },
   'builder info': { here: '' },
+  'builder history albatross': { here: '' },
   'builder observe <uuid>': { here: '' },
   'echo \'echo "my first job"\' > my-job.sh': { here: 'against builder run' },
   './bin/builder.mjs schedule my-job local my-job.sh': { here: '' },
@@ -290,7 +291,7 @@ test('README, running it for real: npm link, then server, bwrap worker, schedule
     return t.skip('bwrap is not usable here');
   }
   const block = shellCommands(read('README.md').split('## Running it for real')[1]!.split('\n## ')[0]!);
-  assert.deepEqual(block.map((c) => c.split(' ').slice(0, 2).join(' ')), ['npm link', 'builder server', 'builder worker', 'builder schedule', 'builder info', 'builder observe']);
+  assert.deepEqual(block.map((c) => c.split(' ').slice(0, 2).join(' ')), ['npm link', 'builder server', 'builder worker', 'builder schedule', 'builder info', 'builder history', 'builder observe']);
   const prefix = path.join(home, 'npm-prefix');
   ok(sh(block[0]!, REPO, { npm_config_prefix: prefix, npm_config_audit: 'false', npm_config_fund: 'false' }), 'npm link');
   const PATH = `${path.join(prefix, 'bin')}:${plainPath()}`;
@@ -311,7 +312,8 @@ test('README, running it for real: npm link, then server, bwrap worker, schedule
   assert.equal(ok(sh(block[3]!, cwd, env), block[3]!), 'scheduled albatross on debian-12, daily\n');
   const uuid = await eventually(async () => (JSON.parse(ok(sh('builder history albatross --json', cwd, env), 'history')) as { uuid: string }[])[0]?.uuid, 'albatross ran', 30_000);
   assert.match(ok(sh(block[4]!, cwd, env), block[4]!), /^albatross\s+debian-12\s+daily\s.*exited 0/m);
-  assert.match(ok(sh(block[5]!.replace('<uuid>', uuid), cwd, env), block[5]!), /^\S+ building albatross\n\S+ exited 0\n$/);
+  assert.match(ok(sh(block[5]!, cwd, env), block[5]!), new RegExp(`^${uuid}\\s+debian-12\\s+.*exited 0$`, 'm'));
+  assert.match(ok(sh(block[6]!.replace('<uuid>', uuid), cwd, env), block[6]!), /^\S+ building albatross\n\S+ exited 0\n$/);
 });
 
 test('the commands --help texts and the docs point to exist and print their help', { timeout: 30_000 }, async () => {
