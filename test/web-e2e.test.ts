@@ -62,8 +62,14 @@ test.before(async () => {
     'dns-resolver.build-hashes': 'sha256 ...\n',
   });
   uni.u1 = makeExec({ job: UNI, started: new Date(Date.now() - 5 * 3600_000), files: files({}, elf) });
-  uni.u2 = makeExec({ job: UNI, started: new Date(Date.now() - 4 * 3600_000), files: files({ src: OTHER_SRC }, elf) });
-  uni.u3 = makeExec({ job: UNI, started: new Date(Date.now() - 3 * 3600_000), files: files({ src: OTHER_SRC, tcpip: '8.3.0' }, new Uint8Array([...elf, 1, 2, 3])) });
+  // vendored (duniverse) directories: u3 drops one, adds one and has another at a new hash
+  const dir = (name: string, hash: string): [string, string, string] => [`https://github.com/mirage/${name}/releases/download/v1/${name}.tbz`, name, hash.repeat(64)];
+  uni.u2 = makeExec({ job: UNI, started: new Date(Date.now() - 4 * 3600_000), files: files({ src: OTHER_SRC, duniverse: [dir('ca-certs', 'a'), dir('dns', 'b')] }, elf) });
+  uni.u3 = makeExec({
+    job: UNI,
+    started: new Date(Date.now() - 3 * 3600_000),
+    files: files({ src: OTHER_SRC, tcpip: '8.3.0', duniverse: [dir('ca-certs', 'c'), dir('ocaml-tls', 'd')] }, new Uint8Array([...elf, 1, 2, 3])),
+  });
   env = await tempEnv();
   const users = new UserStore(env.root);
   await users.add('admin', 'secret');
@@ -146,6 +152,12 @@ test('the compare page shows environment and package differences', async () => {
   assert.match(await page.locator('#env-changed').innerText(), /LANG C->C\.UTF-8/);
   assert.match(await page.locator('#pkgs-added').innerText(), /clang 14\.0/);
   assert.match(await page.locator('#pkgs-removed').innerText(), /libc6 2\.36-9/);
+  // the later build's comparisons: the nearest earlier build whose main binary differs
+  await page.goto(`${url}/job/hello/build/${id(builds.changed)}`);
+  const earlier = page.locator('section.comparisons li', { hasText: 'Earlier build with different output' }).getByRole('link');
+  assert.equal(await earlier.getAttribute('href'), `/compare/${id(builds.repro)}/${id(builds.changed)}`);
+  assert.equal(await page.locator('section.comparisons li', { hasText: 'Later build' }).count(), 0);
+  await page.goto(`${url}/compare/${id(builds.repro)}/${id(builds.changed)}`);
   // counts with anchors
   await page.getByRole('link', { name: '1 New environment variables added' }).click();
   await page.waitForURL(/#env-added$/);
@@ -303,6 +315,13 @@ test('"Reproduced by" tells same-input from other-input builds; the latter link 
   assert.match(cmp, /Later build with different output/);
   await page.goto(`${url}/compare/${id(uni.u2)}/${id(uni.u3)}`);
   assert.match(await page.locator('#opam-packages-version-diff').innerText(), /tcpip\.8\.2\.0->8\.3\.0/);
+  // the duniverse directories, as builder-web lists them
+  assert.match(await page.locator('#duniverse-dirs-removed').innerText(), /^dns \(https:\/\/github\.com\/mirage\/dns\/releases\/download\/v1\/dns\.tbz\)$/m);
+  assert.match(await page.locator('#duniverse-dirs-installed').innerText(), /^ocaml-tls \(/m);
+  assert.match(await page.locator('#duniverse-dirs-content-diff').innerText(), new RegExp(`^ca-certs \\(\\S+\\) sha256=${'a'.repeat(64)}->sha256=${'c'.repeat(64)}$`, 'm'));
+  const counts = await page.locator('ul.compare-counts').innerText();
+  for (const line of ['1 Duniverse directories removed', '1 New duniverse directories installed', '1 Duniverse directories with content changes', '1 Opam packages with version changes']) assert.match(counts, new RegExp(line));
+  await shoot(page, 'compare-duniverse');
 });
 
 test('text artifacts open in the browser; the 404 page has the navigation and the search box', async () => {
@@ -334,6 +353,11 @@ test('the remaining pages render at both widths', async () => {
   await page.goto(`${url}/job/broken/failed`);
   assert.match(await page.locator('main').innerText(), /exited 2/);
   await shoot(page, 'job-failed');
+  await page.goto(`${url}/job/broken/build/${id(builds.failed)}`);
+  assert.match(await page.locator('dd.fail').innerText(), /exited 2/);
+  assert.match(await page.locator('main').innerText(), /No other successful build to compare with/);
+  assert.match(await (await page.request.get(`${url}/job/broken/build/${id(builds.failed)}/console`)).text(), /error: it broke/);
+  await shoot(page, 'build-failed');
   await page.goto(`${url}/live`);
   assert.match(await page.locator('main').innerText(), /without a scheduler/);
   await shoot(page, 'live-none');

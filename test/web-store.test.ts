@@ -86,6 +86,34 @@ test('reproduced by: same input all, other inputs newest each; same input differ
   }
 });
 
+test("the build page's comparisons: the nearest build with another main binary, failed and other-platform builds skipped", async () => {
+  const env = await tempEnv();
+  try {
+    const store = buildStoreFor(env.root, env.dir);
+    const at = (h: number) => new Date(Date.UTC(2024, 0, 1, h));
+    const rec = (h: number, bin: string | null, platform = 'debian-12') =>
+      store.record(makeExec({ started: at(h), platform, files: bin ? { 'bin/x': bin } : {}, ...(bin ? {} : { exitCode: 1 }) }));
+    const x1 = await rec(1, 'X');
+    await rec(2, null);
+    const y1 = await rec(3, 'Y');
+    const x2 = await rec(4, 'X');
+    await rec(5, 'Z', 'freebsd-14');
+    await rec(6, null);
+    const x3 = await rec(7, 'X');
+    const z = await rec(8, 'Z');
+    await rec(9, null);
+    const n = (b: typeof x1) => store.differentOutputNeighbours(b);
+    assert.deepEqual([n(x1).previous, n(x1).next?.uuid], [undefined, y1.uuid]);
+    assert.deepEqual([n(y1).previous?.uuid, n(y1).next?.uuid], [x1.uuid, x2.uuid]);
+    // not the failed one at 6 nor the other platform's Z at 5, not x2 (the same binary): z
+    assert.deepEqual([n(x3).previous?.uuid, n(x3).next?.uuid], [y1.uuid, z.uuid]);
+    assert.deepEqual([n(z).previous?.uuid, n(z).next], [x3.uuid, undefined]);
+    assert.equal(store.latestSuccessful('hello', 'debian-12')?.uuid, z.uuid);
+  } finally {
+    await env.cleanup();
+  }
+});
+
 test('vacuum keeps hash look-ups and shared files, removes unshared ones', async () => {
   const env = await tempEnv();
   try {

@@ -102,6 +102,8 @@ export interface SwitchVariant {
   tcpip?: string;
   /** add metrics-influx (the "with metrics" section) */
   metrics?: boolean;
+  /** the root's x-opam-monorepo-duniverse-dirs: [url, directory, sha256] */
+  duniverse?: [string, string, string][];
 }
 
 /** An `opam switch export --full --freeze` of a unikernel named `job`. */
@@ -123,6 +125,9 @@ export function opamSwitch(job: string, v: SwitchVariant = {}): string {
     if (n === job) {
       lines.push(`  x-mirage-opam-lock-location: "mirage/${job}-hvt.opam.locked"`);
       lines.push(`  url {\n    src: "${v.src ?? `git+https://git.robur.coop/robur/${job}.git#0123456789abcdef0123456789abcdef01234567`}"\n  }`);
+      if (v.duniverse) {
+        lines.push(`  x-opam-monorepo-duniverse-dirs: [\n${v.duniverse.map(([url, dir, sha]) => `    ["${url}" "${dir}" ["sha256=${sha}"]]`).join('\n')}\n  ]`);
+      }
     } else {
       lines.push(`  url {\n    src: "https://opam.ocaml.org/cache/${n}-${ver}.tbz"\n    checksum: "sha256=${n.length.toString(16).padStart(64, 'a')}"\n  }`);
     }
