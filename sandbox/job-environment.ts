@@ -7,13 +7,22 @@ export const JOB_PATH = '/usr/local/bin:/usr/bin:/bin:/usr/local/sbin:/usr/sbin:
 
 /** The fixed part: PATH, HOME and TMPDIR (home is the job directory, tmp its private /tmp or the job directory), USER, LOGNAME, SHELL, LANG. */
 export function baseEnvironment(home: string, tmp: string): Record<string, string> {
-  let user = 'builder';
-  try {
-    user = userInfo().username;
-  } catch {
-    // no passwd entry for our uid
-  }
+  const user = userName();
   return { PATH: JOB_PATH, HOME: home, TMPDIR: tmp, USER: user, LOGNAME: user, SHELL: '/bin/sh', LANG: 'C.UTF-8' };
+}
+
+let cachedUser: string | undefined;
+
+/** The worker's user name, read once (userInfo() reads /etc/passwd on every call: on every job's start). */
+function userName(): string {
+  if (cachedUser === undefined) {
+    try {
+      cachedUser = userInfo().username;
+    } catch {
+      cachedUser = 'builder'; // no passwd entry for our uid
+    }
+  }
+  return cachedUser;
 }
 
 const NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
