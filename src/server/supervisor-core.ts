@@ -90,6 +90,9 @@ export function isEmpty(change: Change): boolean {
   return Object.values(change).every((v) => v === undefined || (Array.isArray(v) && v.length === 0));
 }
 
+/** The longest a deferred actor snapshot waits for a commit to go with (persistDeferred). */
+export const DEFERRED_MS = 50;
+
 export class SupervisorCore {
   readonly schedule = new Map<string, ScheduleEntry>();
   readonly queues = new Map<string, JobQueue>();
@@ -150,6 +153,8 @@ export class SupervisorCore {
   }
 
   commit(change: Change): Promise<void> {
+    // Deferred snapshots go first, in the same batch: one sync, and nothing written after a later change of its actor.
+    if (this.deferred.size > 0) this.flushDeferred();
     const after = change.after;
     const undo = change.undo;
     delete change.after;
@@ -174,5 +179,37 @@ export class SupervisorCore {
 
   persistLater(change: Change): void {
     this.commit(change).catch((e) => this.bus.log('error', 'persisting a change failed', { error: String(e) }));
+  }
+
+  // Actor snapshots that nothing is recovered from (a worker connection's, which recovery deletes; a run's start,
+  // which recovery requeues like an assignment): written with the next commit, or within DEFERRED_MS when none
+  // comes, rather than each with a disk sync of its own (three or four per job for a worker that asks, runs and
+  // reports). Keyed by actor: only its latest snapshot (or its deletion) is written.
+  private readonly deferred = new Map<string, () => Change>();
+  private deferTimer: TimerHandle | undefined;
+
+  persistDeferred(key: string, make: () => Change): void {
+    this.deferred.set(key, make);
+    this.deferTimer ??= this.clock.setTimeout(() => {
+      this.deferTimer = undefined;
+      if (this.deferred.size > 0) this.flushDeferred();
+    }, DEFERRED_MS);
+  }
+
+  /** Writes the deferred snapshots now (before a commit, and at stop). */
+  flushDeferred(): void {
+    if (this.deferTimer) this.clock.clearTimeout(this.deferTimer);
+    this.deferTimer = undefined;
+    if (this.deferred.size === 0) return;
+    const merged: Change = {};
+    for (const make of this.deferred.values()) {
+      const c = make();
+      if (c.putActor) (merged.putActor ??= []).push(...c.putActor);
+      if (c.deleteActor) (merged.deleteActor ??= []).push(...c.deleteActor);
+    }
+    this.deferred.clear();
+    const p = this.opts.persistence.commit(merged).catch((e) => this.bus.log('error', 'persisting actor snapshots failed', { error: String(e) }));
+    this.pendingWrites.add(p);
+    void p.finally(() => this.pendingWrites.delete(p));
   }
 }

@@ -76,6 +76,7 @@ export class Supervisor {
     core.stopped = true;
     if (core.tickTimer) core.clock.clearTimeout(core.tickTimer);
     for (const run of core.runs.values()) if (run.timer) core.clock.clearTimeout(run.timer);
+    core.flushDeferred();
     await Promise.allSettled([...core.pendingWrites]);
     for (const run of core.runs.values()) run.actor.stop();
     for (const w of core.workers.values()) w.stop();

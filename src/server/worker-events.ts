@@ -16,11 +16,12 @@ export function workerConnected(core: SupervisorCore, worker: WorkerHandle): voi
   });
   actor.subscribe((s) => {
     core.bus.emit('actor:transition', { kind: 'worker', id: worker.id, state: String(s.value), at: core.now() });
+    // Not recovered from (recovery deletes every worker's snapshot): written with the next commit (persistDeferred).
     if (s.status === 'done') {
       core.workers.delete(worker.id);
-      core.persistLater({ deleteActor: [{ kind: 'worker', id: worker.id }] });
+      core.persistDeferred(`worker:${worker.id}`, () => ({ deleteActor: [{ kind: 'worker', id: worker.id }] }));
     } else {
-      core.persistLater({ putActor: [{ kind: 'worker', id: worker.id, snapshot: actor.getPersistedSnapshot() }] });
+      core.persistDeferred(`worker:${worker.id}`, () => ({ putActor: [{ kind: 'worker', id: worker.id, snapshot: actor.getPersistedSnapshot() }] }));
     }
   });
   core.workers.set(worker.id, actor);
@@ -47,7 +48,8 @@ export function started(core: SupervisorCore, uuid: string): void {
   const run = core.runs.get(uuid);
   if (!run || core.stateOf(run) !== 'assigned') return;
   run.actor.send({ type: 'START', at: core.now() });
-  core.persistLater({ putActor: [{ kind: 'job', id: uuid, snapshot: run.actor.getPersistedSnapshot() }] });
+  // Recovery requeues a started run as it does an assigned one: written with the next commit (persistDeferred).
+  core.persistDeferred(`job:${uuid}`, () => ({ putActor: [{ kind: 'job', id: uuid, snapshot: run.actor.getPersistedSnapshot() }] }));
   core.bus.emit('job:started', { uuid, name: run.queued.name });
 }
 
