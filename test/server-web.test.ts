@@ -74,6 +74,7 @@ test('the live page shows the schedule, queues and a running job whose console s
   assert.match(build, /bin\/webbed/);
   assert.match(build, /[0-9a-f]{64}/);
   assert.match(build, /done/, 'the lifecycle drawn on the build page reaches done');
+  await shoot(page, 'build-lifecycle');
   await page.close();
 });
 

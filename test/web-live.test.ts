@@ -70,7 +70,11 @@ test('when a run ends, its live page says so and links to the stored build', asy
   // the open page takes the final lifecycle from the server: the bar ends with the final state
   await page.locator('#lifecycle li', { hasText: 'done' }).waitFor();
   assertTiled(await bar(page));
-  assert.match(await page.locator('#facts').innerText(), /Finished/);
+  // and, once the build is stored, its facts (the platform and start kept meanwhile)
+  assert.match(await page.locator('#facts').innerText(), /Platform\s+debian-12/);
+  await page.locator('#facts dt', { hasText: /^Finished$/ }).waitFor();
+  assert.match(await page.locator('h1').innerText(), /ending finished \(done\)/);
+  assert.match(await page.locator('#facts').innerText(), /Platform\s+debian-12/);
   await shoot(page, 'live-ended');
 
   // a fresh load after the end: the heading and the link come from the server

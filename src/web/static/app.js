@@ -33,14 +33,16 @@ document.addEventListener('DOMContentLoaded', () => {
       const doc = new DOMParser().parseFromString(await r.text(), 'text/html');
       const heading = doc.getElementById('live-heading');
       if (r.ok && heading && heading.dataset.build === undefined) {
-        done = !!doc.querySelector('#stored a') || tries <= 1;
-        for (const id of ['facts', 'lifecycle']) {
+        const stored = !!doc.querySelector('#stored a');
+        done = stored || tries <= 1;
+        // the facts (platform, start, result) once they come from the stored build; until then ours
+        for (const id of stored ? ['facts', 'lifecycle'] : ['lifecycle']) {
           const fresh = doc.getElementById(id);
           const old = document.getElementById(id);
           if (fresh && old) old.replaceWith(document.importNode(fresh, true));
           else if (fresh && id === 'lifecycle') document.getElementById('facts')?.after(document.importNode(fresh, true));
         }
-        if (doc.querySelector('#stored a')) {
+        if (stored) {
           document.getElementById('live-heading')?.replaceWith(document.importNode(heading, true));
           document.getElementById('stored')?.replaceWith(document.importNode(doc.getElementById('stored'), true));
         }
