@@ -12,7 +12,11 @@ import { fileURLToPath } from 'node:url';
 import { openLmdbStore, STORE_SCHEMA_VERSION, type LmdbStore } from '../src/store/lmdb-store.ts';
 import { META_SCHEMA_VERSION, type Store } from '../src/store/store.ts';
 import { SYNC_BATCH_MAX } from '../src/store/commit-batcher.ts';
-import { entry, runStoreConformance, script } from './store-conformance-suite.ts';
+import { STORE_DBS } from '../src/store/lmdb-keys.ts';
+import { isCompact } from '../src/store/record-codec.ts';
+import { open } from 'lmdb';
+import type { Job } from '../src/protocol/types.ts';
+import { entry, orb, runStoreConformance, script } from './store-conformance-suite.ts';
 
 const CHILD = fileURLToPath(new URL('./store-child.ts', import.meta.url));
 
@@ -191,6 +195,81 @@ describe('LMDB store', () => {
       await s.transaction((tx) => tx.setMeta(META_SCHEMA_VERSION, STORE_SCHEMA_VERSION + 1));
       await s.close();
       await assert.rejects(openLmdbStore(dir), { code: 'ERR_STORE_SCHEMA' });
+    });
+  });
+
+  it('migrates a version-1 store (every record msgpack) on open, and reads one as it is when read-only', async () => {
+    await withDir(async (dir) => {
+      const schedule = [
+        entry('a', 1000, { origin: 'client', pendingRuns: 0 }),
+        entry('b', null, { trigger: { type: 'cron', expr: '0 0 * * *', timeZone: 'UTC' }, paused: true }),
+        { ...entry('o', 2000), job: orb('o') },
+        { ...entry('odd', 3000), note: 'an extra field' } as ReturnType<typeof entry>,
+      ];
+      const queue: [string, Job][] = [['linux', script('a')], ['linux', { ...script('b'), script: 'differs' }], ['freebsd', orb('o')], ['linux', script('odd')]];
+      // what version 1 wrote: lmdb-js's msgpack encoder on every sub-database
+      const root = open({ path: join(dir, 'lmdb'), maxDbs: 64 });
+      const db = (n: keyof typeof STORE_DBS) => root.openDB({ name: STORE_DBS[n], encoder: { useRecords: false } } as { name: string });
+      await root.transaction(() => {
+        for (const e of schedule) {
+          db('schedule').put(e.name, e);
+          if (!e.paused && e.next !== null) db('scheduleDue').put([e.next, e.name], true);
+        }
+        queue.forEach(([p, j], seq) => {
+          db('queuePlatforms').put(p, true);
+          db('queue').put([p, seq], j);
+          db('queueNames').put([p, j.name], seq);
+        });
+        db('meta').put(META_SCHEMA_VERSION, 1);
+      });
+      await root.close();
+      const expected = (s: Store) => {
+        assert.deepEqual(s.listSchedule(), [...schedule].sort((x, y) => (x.name < y.name ? -1 : 1)));
+        assert.deepEqual(s.listQueue('linux'), [script('a'), { ...script('b'), script: 'differs' }, script('odd')]);
+        assert.deepEqual(s.listQueue('freebsd'), [orb('o')]);
+        assert.deepEqual(s.listDueSchedule(5000).map((e) => e.name), ['a', 'o', 'odd']);
+      };
+      const raw = async (fn: (compact: (n: 'schedule' | 'queue') => boolean[]) => void) => {
+        const r = open({ path: join(dir, 'lmdb'), maxDbs: 64, readOnly: true });
+        const bin = (n: 'schedule' | 'queue') => Array.from(r.openDB({ name: STORE_DBS[n], encoding: 'binary' } as { name: string }).getRange({}), (x) => isCompact(x.value as Uint8Array));
+        try {
+          fn(bin);
+        } finally {
+          await r.close();
+        }
+      };
+
+      const ro = await openLmdbStore(dir, { readOnly: true });
+      try {
+        expected(ro);
+        assert.equal(ro.getMeta(META_SCHEMA_VERSION), 1);
+      } finally {
+        await ro.close();
+      }
+      await raw((compact) => assert.deepEqual(compact('schedule'), [false, false, false, false]));
+
+      const s = await openLmdbStore(dir);
+      try {
+        assert.equal(s.getMeta(META_SCHEMA_VERSION), STORE_SCHEMA_VERSION);
+        expected(s);
+        // a queued job equal to its entry's job is read as that object
+        const all = s.loadAll({ queuedJob: (j, _p, e) => (e && e.job === j ? ({ ...j, shared: true }) as unknown as Job : j) });
+        assert.deepEqual(all.queues.get('linux')!.map((j) => 'shared' in j), [true, false, true]);
+        assert.deepEqual(all.queues.get('freebsd')!.map((j) => 'shared' in j), [true]);
+      } finally {
+        await s.close();
+      }
+      // the server's shapes are compact now; the entry with an extra field stays msgpack, as given
+      await raw((compact) => {
+        assert.deepEqual(compact('schedule'), [true, true, true, false]);
+        assert.deepEqual(compact('queue'), [true, true, true, true]);
+      });
+      const again = await openLmdbStore(dir);
+      try {
+        expected(again);
+      } finally {
+        await again.close();
+      }
     });
   });
 

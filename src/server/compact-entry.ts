@@ -12,6 +12,18 @@ export class EntryCompactor {
   private readonly words = new Map<string, string>();
   private readonly periods = new Map<string, ScheduleEntry['trigger']>();
 
+  /**
+   * An entry the store decoded from its compact layout (src/store/record-codec.ts) has flat strings and
+   * shares its repeated words already: only its trigger and catch-up are swapped for shared ones, in place.
+   */
+  shareInPlace(e: ScheduleEntry): ScheduleEntry {
+    e.trigger = this.trigger(e.trigger);
+    e.catchUp = catchUp(e.catchUp);
+    if (e.origin === undefined) e.origin = 'client';
+    if (e.pendingRuns === undefined) e.pendingRuns = 0;
+    return e;
+  }
+
   entry(e: ScheduleEntry): ScheduleEntry {
     const name = flat(e.name);
     return {

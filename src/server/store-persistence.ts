@@ -34,16 +34,12 @@ export async function openStorePersistence(dir: string): Promise<StorePersistenc
     },
     loadRecords(): Loaded {
       const compact = new EntryCompactor();
-      const byName = new Map<string, ScheduleEntry>();
       const all = store.loadAll({
-        scheduleEntry: (raw) => {
-          const e = compact.entry(raw as ScheduleEntry);
-          byName.set(e.name, e);
-          return e;
-        },
-        // a queued job is its schedule entry's job: one object (half the objects at 100k queued jobs)
-        queuedJob: (j) => {
-          const e = byName.get(j.name);
+        scheduleEntry: (raw, flat) => (flat ? compact.shareInPlace(raw as ScheduleEntry) : compact.entry(raw as ScheduleEntry)),
+        // a queued job is its schedule entry's job: one object (half the objects at 100k queued jobs); the
+        // store gives that very object for a record stored byte-for-byte as the entry's job
+        queuedJob: (j, _platform, e) => {
+          if (e && e.job === j) return j;
           return e && e.job.type === j.type && (j.type === 'orb-build' || e.job.type === 'orb-build' || e.job.script === j.script) ? e.job : compact.job(j);
         },
       });

@@ -4,6 +4,7 @@ import type { Database, Key, RangeOptions } from 'lmdb';
 import type { Job } from '../protocol/types.ts';
 import { storeErrors } from '../errors/store-error.ts';
 import { checkKeyPart, checkTime, STORE_DBS, type StoreDbName } from './lmdb-keys.ts';
+import { lastEntryCompact, type JobEncoding } from './record-codec.ts';
 import type {
   ActorKind,
   ActorSnapshotRecord,
@@ -25,6 +26,8 @@ export class LmdbOps implements StoreTx {
 
   constructor(
     private readonly dbs: StoreDbs,
+    /** the queue's value encoding (record-codec.ts), told during loadAll which jobs are in memory already */
+    protected readonly jobs: JobEncoding,
     private readonly writable: boolean,
     private readonly keepRuns: number,
     /** why writes are refused when not writable: 'read-only' store, or the store's own reader 'outside' a transaction */
@@ -421,16 +424,37 @@ export class LmdbOps implements StoreTx {
   loadAll(map: LoadMappers = {}): StoreContents {
     this.r();
     const entry = map.scheduleEntry ?? ((e: ScheduleEntry) => e);
-    const job = map.queuedJob ?? ((j: Job) => j);
-    const schedule = Array.from(this.dbs.schedule.getRange({}), (e) => entry(e.value as ScheduleEntry));
+    const job = map.queuedJob ?? ((j: Job, _p: string, _e: ScheduleEntry | undefined) => j);
+    const byName = new Map<string, ScheduleEntry>();
+    const schedule = Array.from(this.dbs.schedule.getRange({}), (e) => {
+      const mapped = entry(e.value as ScheduleEntry, lastEntryCompact);
+      byName.set(mapped.name, mapped);
+      return mapped;
+    });
     const queues = new Map<string, Job[]>();
     for (const p of this.listQueuePlatforms()) queues.set(p, []);
-    for (const { key, value } of this.dbs.queue.getRange({})) {
-      const p = (key as [string, number])[0];
-      let q = queues.get(p);
-      if (!q) queues.set(p, (q = []));
-      q.push(job(value as Job, p));
+    // a queued job stored byte-for-byte as its schedule entry's job is read as that very object
+    let found: ScheduleEntry | undefined;
+    this.jobs.same = (name) => (found = byName.get(name))?.job;
+    try {
+      let p: string | undefined;
+      let q: Job[] | undefined;
+      for (const { key, value } of this.dbs.queue.getRange({})) {
+        const platform = (key as [string, number])[0];
+        if (platform !== p) {
+          p = platform;
+          q = queues.get(p);
+          if (!q) queues.set(p, (q = []));
+        }
+        const j = value as Job;
+        const e = found !== undefined && found.name === j.name ? found : byName.get(j.name);
+        found = undefined;
+        q!.push(job(j, p, e));
+      }
+    } finally {
+      this.jobs.same = undefined;
     }
+    byName.clear();
     return {
       schedule,
       queues,

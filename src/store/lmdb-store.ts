@@ -10,9 +10,14 @@ import { StoreError, storeErrors } from '../errors/store-error.ts';
 import { STORE_DB_PREFIX, STORE_DBS, type StoreDbName } from './lmdb-keys.ts';
 import { LmdbOps, type StoreDbs } from './lmdb-ops.ts';
 import { CommitBatcher } from './commit-batcher.ts';
+import { entryEncoding, JobEncoding } from './record-codec.ts';
 import { DEFAULT_HISTORY_LIMIT, META_SCHEMA_VERSION, type Store, type StoreTx } from './store.ts';
 
-export const STORE_SCHEMA_VERSION = 1;
+/**
+ * 1: every record a msgpack map. 2: schedule entries and queued jobs in the compact layout of
+ * record-codec.ts (a version-1 store is rewritten so when opened for writing; read-only, it is read as it is).
+ */
+export const STORE_SCHEMA_VERSION = 2;
 /** The environment's folder inside the server's --dir (shared with src/web/open-root.ts). */
 export const LMDB_SUBDIR = 'lmdb';
 /** Sub-databases an environment handle may open: ours (12) and the web frontend's. */
@@ -56,17 +61,20 @@ export async function openLmdbStore(dir: string, opts: LmdbStoreOptions = {}): P
     throw storeErrors.open(dir, e);
   }
   let dbs: StoreDbs;
+  const jobs = new JobEncoding();
   try {
     dbs = {} as StoreDbs;
     for (const key of Object.keys(STORE_DBS) as StoreDbName[]) {
-      // plain msgpack maps (no shared record structures): safe with aborted transactions and other processes
-      dbs[key] = root.openDB({ name: STORE_DBS[key], encoder: { useRecords: false } } as DatabaseOptions & { name: string });
+      // schedule entries and queued jobs: the compact layout (record-codec.ts); the rest plain msgpack
+      // maps (no shared record structures): safe with aborted transactions and other processes
+      const encoder = key === 'schedule' ? entryEncoding : key === 'queue' ? jobs : { useRecords: false };
+      dbs[key] = root.openDB({ name: STORE_DBS[key], encoder } as DatabaseOptions & { name: string });
     }
   } catch (e) {
     await root.close().catch(() => undefined);
     throw storeErrors.open(dir, e);
   }
-  const store = new LmdbStoreImpl(dir, root, dbs, readOnly, historyLimit);
+  const store = new LmdbStoreImpl(dir, root, dbs, jobs, readOnly, historyLimit);
   try {
     await store.checkSchema();
   } catch (e) {
@@ -84,10 +92,11 @@ class LmdbStoreImpl extends LmdbOps implements LmdbStore {
     readonly dir: string,
     readonly root: RootDatabase,
     private readonly stores: StoreDbs,
+    jobs: JobEncoding,
     readonly readOnly: boolean,
     readonly historyLimit: number,
   ) {
-    super(stores, false, historyLimit, readOnly ? 'read-only' : 'outside');
+    super(stores, jobs, false, historyLimit, readOnly ? 'read-only' : 'outside');
     this.batcher = new CommitBatcher(root);
   }
 
@@ -98,13 +107,25 @@ class LmdbStoreImpl extends LmdbOps implements LmdbStore {
       return;
     }
     if (typeof found !== 'number' || found > STORE_SCHEMA_VERSION) throw storeErrors.schema(found, STORE_SCHEMA_VERSION);
+    if (found < STORE_SCHEMA_VERSION && !this.readOnly) await this.migrate();
+  }
+
+  /** Version 1 to 2: every schedule entry and queued job rewritten in the compact layout, in one transaction. */
+  private async migrate(): Promise<void> {
+    await this.transaction(() => {
+      for (const db of [this.stores.schedule, this.stores.queue]) {
+        const records = Array.from(db.getRange({}), ({ key, value }) => [key, value] as const);
+        for (const [key, value] of records) db.putSync(key, value);
+      }
+      this.stores.meta.putSync(META_SCHEMA_VERSION, STORE_SCHEMA_VERSION);
+    });
   }
 
   async transaction<T>(fn: (tx: StoreTx) => T): Promise<T> {
     if (this.closed) throw storeErrors.closed();
     if (this.readOnly) throw storeErrors.readOnly('run a transaction');
     return this.batcher.run(() => {
-      const tx = new LmdbOps(this.stores, true, this.historyLimit);
+      const tx = new LmdbOps(this.stores, this.jobs, true, this.historyLimit);
       try {
         const r = fn(tx);
         if (isThenable(r)) {

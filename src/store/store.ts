@@ -143,8 +143,16 @@ export interface StoreReader {
  * keeping a smaller copy lets the decoded record go at once, not after all 100k are read.
  */
 export interface LoadMappers {
-  scheduleEntry?(e: ScheduleEntry): ScheduleEntry;
-  queuedJob?(j: Job, platform: string): Job;
+  /**
+   * `flat`: the entry's strings are its own (read from the compact layout, src/store/record-codec.ts);
+   * otherwise (a msgpack record) a long string may be a slice of the whole record's text.
+   */
+  scheduleEntry?(e: ScheduleEntry, flat: boolean): ScheduleEntry;
+  /**
+   * `entry`: the schedule entry of the job's name as `scheduleEntry` returned it, if any. A queued job
+   * stored byte-for-byte as that entry's job is given as `entry.job` itself (the same object).
+   */
+  queuedJob?(j: Job, platform: string, entry: ScheduleEntry | undefined): Job;
 }
 
 export interface StoreWriter {
