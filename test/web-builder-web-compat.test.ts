@@ -158,6 +158,23 @@ test('JSON of the index, a job, a build and a compare has builder-web keys', asy
   assert.equal(cmp.opam_diff.opam_diff[0].package_version, `${UNI}.dev`);
   assert.equal(cmp.opam_diff.opam_diff[0].effectively_equal, false);
   assert.match(cmp.opam_diff.opam_diff[0].diff, /^\+ {2}src: "git\+https:\/\/git\.robur\.coop\/robur\/dns-resolver\.git#fedcba98/m);
+
+  // environment and system packages under builder-web's names with its meaning: left_packages is
+  // what the right build added, right_packages what it removed
+  const e1 = makeExec({ job: 'envdiff', started: new Date(Date.now() - 2000_000), files: { 'bin/e': 'e', ...inputFiles({ env: 'A=1\nB=2\n', pkgs: 'gcc=12\nmake=4.3\n' }) } });
+  const e2 = makeExec({ job: 'envdiff', started: new Date(Date.now() - 1000_000), files: { 'bin/e': 'e', ...inputFiles({ env: 'B=3\nC=4\n', pkgs: 'gcc=13\nclang=14\n' }) } });
+  for (const e of [e1, e2]) assert.equal((await http(`${url}/upload`, { method: 'POST', body: encodeExec(e), headers: { Authorization: admin } })).status, 201);
+  const envCmp = await getJson(`/compare/${uuidToString(e1.uuid)}/${uuidToString(e2.uuid)}`);
+  assert.deepEqual(envCmp.env_diff, {
+    left_packages: [{ name: 'C', version: '4' }],
+    right_packages: [{ name: 'A', version: '1' }],
+    different_versions: [{ name: 'B', version_left: '2', version_right: '3' }],
+  });
+  assert.deepEqual(envCmp.package_diff, {
+    left_packages: [{ name: 'clang', version: '14' }],
+    right_packages: [{ name: 'make', version: '4.3' }],
+    different_versions: [{ name: 'gcc', version_left: '12', version_right: '13' }],
+  });
 });
 
 test('text artifacts open inline as UTF-8 text, binaries download; console and script are text', async () => {

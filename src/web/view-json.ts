@@ -83,12 +83,16 @@ export function buildJson(d: BuildData) {
   return { ...buildSummary(d.build), ...solo5Json(d.solo5), ...d };
 }
 
-/** builder-web's added/removed/changed as left_packages (only in left), right_packages, different_versions. */
+/**
+ * builder-web's (added, removed, changed) triple, under its names: `left_packages` holds what only
+ * the right build has (added), `right_packages` what only the left one has (removed), as
+ * builds.robur.coop answers, so scripts reading it get the same lists here.
+ */
 function diffJson(diff: Diff | undefined) {
   if (!diff) return null;
   return {
-    left_packages: diff.removed.map((x) => ({ name: x.name, version: x.value })),
-    right_packages: diff.added.map((x) => ({ name: x.name, version: x.value })),
+    left_packages: diff.added.map((x) => ({ name: x.name, version: x.value })),
+    right_packages: diff.removed.map((x) => ({ name: x.name, version: x.value })),
     different_versions: diff.changed.map((x) => ({ name: x.name, version_left: x.from, version_right: x.to })),
   };
 }
