@@ -116,7 +116,7 @@ export class BwrapSandbox implements Sandbox {
       throw new SandboxError('ERR_SANDBOX_SPEC', 'the bwrap sandbox cannot enforce memory, CPU or process limits: use docker');
     }
     return runSpawned(
-      { argv: bwrapArgv(spec, this.options.bwrap, this.options.readOnly), cwd: spec.dir, env: { ...baseEnvironment(spec.dir, '/tmp'), ...spec.env }, directChild: false, hold: namespaceHold },
+      { argv: bwrapArgv(spec, this.options.bwrap, this.options.readOnly), cwd: spec.dir, env: { ...baseEnvironment(spec.dir, '/tmp'), ...spec.env }, directChild: false, hold: namespaceHold, onEnded: spec.onEnded },
       spec.timeoutMs,
       onLine,
       signal,

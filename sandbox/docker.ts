@@ -194,6 +194,7 @@ export class DockerSandbox implements Sandbox {
       // Asked once started: 'not-running' then means exited (a created container would match at once).
       const { StatusCode: code } = (await container.wait({ condition: 'not-running' })) as { StatusCode: number };
       spec.timer?.mark('job');
+      spec.onEnded?.();
       await Promise.race([drained, delay(2000)]);
       spec.timer?.mark('drain');
       (stream as unknown as { destroy?: () => void }).destroy?.();

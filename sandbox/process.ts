@@ -52,7 +52,7 @@ export class ProcessSandbox implements Sandbox {
   }
 
   /** Ends the holder of the worker's network namespace, if there is one. */
-  close(): void {
+  async cleanup(): Promise<void> {
     this.net.stop();
   }
 
@@ -90,7 +90,7 @@ export class ProcessSandbox implements Sandbox {
     if (signal.aborted) return { type: 'aborted', reason: reasonText(signal.reason) };
     const hold = this.containment.hold(spec.script, prefix);
     return runSpawned(
-      { argv: hold.argv, cwd: spec.dir, env: { ...baseEnvironment(spec.dir, spec.dir), ...spec.env }, directChild: hold.directChild, hold },
+      { argv: hold.argv, cwd: spec.dir, env: { ...baseEnvironment(spec.dir, spec.dir), ...spec.env }, directChild: hold.directChild, hold, onEnded: spec.onEnded },
       spec.timeoutMs,
       onLine,
       signal,

@@ -25,6 +25,8 @@ export interface RunSpec {
   limits?: SandboxLimits;
   /** Told when each phase of the run ends (worker --timings). */
   timer?: { mark(phase: string): void };
+  /** Told once the job's process has ended (before its output is drained and its artifacts collected). */
+  onEnded?: () => void;
 }
 
 export type RunOutcome =

@@ -19,6 +19,8 @@ export interface SpawnPlan {
   directChild: boolean;
   /** What holds the tree (job-containment.ts); without one, the /proc scan of process-tree.ts finds it. */
   hold?: Pick<JobHold, 'killAll' | 'release'>;
+  /** Told once the spawned process has exited. */
+  onEnded?: () => void;
 }
 
 export interface SpawnRunOptions {
@@ -92,6 +94,7 @@ export function runSpawned(
       // Whatever the job left running in the background goes with it.
       kill();
       timer?.mark('reap');
+      plan.onEnded?.();
       // A process that escaped the tree may still hold the console open: stop waiting for it after a while.
       drainTimer = setTimeout(() => {
         child.stdout.destroy();

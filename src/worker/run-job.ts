@@ -25,6 +25,8 @@ export interface RunJobOptions {
   onLine: OnLine;
   signal: AbortSignal;
   timer?: { mark(phase: string): void };
+  /** Told once the job's process has ended (its artifacts not yet collected). */
+  onEnded?: () => void;
 }
 
 export interface JobReport {
@@ -51,6 +53,7 @@ export async function runJob(job: ScriptJob, options: RunJobOptions): Promise<Jo
         env: options.env,
         limits: options.limits,
         timer: options.timer,
+        onEnded: options.onEnded,
       },
       options.onLine,
       options.signal,

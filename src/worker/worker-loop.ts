@@ -67,39 +67,81 @@ async function expectCmd(socket: CmdSocket, stop: AbortSignal | undefined): Prom
   return winner ?? Promise.reject(new WorkerError(E.NO_JOB, `server ${socket.remote} closed the connection`));
 }
 
-/** One connection, one job at most. */
-export async function workSession(options: WorkerOptions): Promise<SessionEnd> {
+/** A connection whose hello the server has answered, ready for JobRequested; or why there is none. */
+export type Greeting = { type: 'greeted'; socket: CmdSocket } | Exclude<SessionEnd, { type: 'job-done' }>;
+
+/** Connects and exchanges the hello; timer (when given) marks connect and hello. */
+export async function greet(options: WorkerOptions, timer?: PhaseTimer): Promise<Greeting> {
   const log = options.log ?? defaultLog;
-  const timer = new PhaseTimer();
   let socket: CmdSocket;
   try {
     socket = await connect(options.host, options.port, { log });
-    timer.mark('connect');
+    timer?.mark('connect');
   } catch (err) {
     return { type: 'unreachable', error: err as Error };
   }
-  let greeted = false;
   try {
     await socket.send({ type: 'client-hello', kind: 'worker', version: WORKER_VERSION });
     const hello = await expectCmd(socket, options.stop);
-    if (hello === 'stopped') return { type: 'stopped' };
+    if (hello === 'stopped') {
+      socket.destroy();
+      return { type: 'stopped' };
+    }
     if (hello.type !== 'server-hello') throw new WorkerError(E.HANDSHAKE, `server answered the hello with ${hello.type}`);
-    greeted = true;
+    timer?.mark('hello');
+    return { type: 'greeted', socket };
+  } catch (err) {
+    socket.destroy();
+    return { type: 'lost', error: err as Error, greeted: false };
+  }
+}
+
+/** Closes a greeting made for a session that will not take place. */
+function discard(greeting: Promise<Greeting> | undefined): void {
+  void greeting?.then((g) => g.type === 'greeted' && g.socket.destroy());
+}
+
+/**
+ * One connection, one job at most. greeted: a connection already made and greeted (the looping worker opens the
+ * next one while the previous job is collected and reported); onEnded: told when the job's process has ended.
+ */
+export async function workSession(options: WorkerOptions, greeted?: Promise<Greeting>, onEnded?: () => void): Promise<SessionEnd> {
+  const log = options.log ?? defaultLog;
+  const timer = new PhaseTimer();
+  let greeting: Greeting;
+  if (greeted) {
+    // What is left of connect and hello shows as hello.
+    timer.mark('connect');
+    greeting = await greeted;
     timer.mark('hello');
+  } else {
+    greeting = await greet(options, timer);
+  }
+  if (greeting.type !== 'greeted') return greeting;
+  const socket = greeting.socket;
+  try {
     await socket.send({ type: 'job-requested', platform: options.platform });
     const schedule = await expectCmd(socket, options.stop);
     if (schedule === 'stopped') return { type: 'stopped' };
     if (schedule.type !== 'job-schedule') throw new WorkerError(E.UNEXPECTED_COMMAND, `expected job-schedule, got ${schedule.type}`);
     timer.mark('wait');
-    return await runScheduled(socket, schedule.uuid, schedule.job, options, log, timer);
+    return await runScheduled(socket, schedule.uuid, schedule.job, options, log, timer, onEnded);
   } catch (err) {
-    return { type: 'lost', error: err as Error, greeted };
+    return { type: 'lost', error: err as Error, greeted: true };
   } finally {
     socket.destroy();
   }
 }
 
-async function runScheduled(socket: CmdSocket, uuid: Uuid, job: ScriptJob, options: WorkerOptions, log: (m: string) => void, timer: PhaseTimer): Promise<SessionEnd> {
+async function runScheduled(
+  socket: CmdSocket,
+  uuid: Uuid,
+  job: ScriptJob,
+  options: WorkerOptions,
+  log: (m: string) => void,
+  timer: PhaseTimer,
+  onEnded: (() => void) | undefined,
+): Promise<SessionEnd> {
   const id = uuidToString(uuid);
   log(`job ${job.name} ${id}: started`);
   const jobAbort = new AbortController();
@@ -135,6 +177,7 @@ async function runScheduled(socket: CmdSocket, uuid: Uuid, job: ScriptJob, optio
       signal: jobAbort.signal,
       onLine: (line) => output.push(line),
       timer,
+      onEnded,
     });
     output.flush();
     if (lost) {
@@ -206,9 +249,25 @@ export async function runWorker(options: WorkerOptions): Promise<number> {
 }
 
 async function loop(options: WorkerOptions, log: (m: string) => void, clock: Clock, backoff: Backoff, stop: AbortSignal): Promise<number> {
+  const sessionOptions = { ...options, stop };
+  let greeted: Promise<Greeting> | undefined;
   for (;;) {
-    if (stop.aborted) return 0;
-    const end = await workSession({ ...options, stop });
+    if (stop.aborted) {
+      discard(greeted);
+      return 0;
+    }
+    // Looping: the next connection is made and greeted as soon as this job's process has ended, while its
+    // artifacts are collected and its result sent (JobRequested waits until then: one job at a time).
+    let next: Promise<Greeting> | undefined;
+    const onEnded = options.loop
+      ? () => {
+          if (!stop.aborted) next ??= greet(sessionOptions);
+        }
+      : undefined;
+    const end = await workSession(sessionOptions, greeted, onEnded);
+    greeted = undefined;
+    if (end.type === 'job-done' && options.loop && !stop.aborted) greeted = next;
+    else discard(next);
     if (end.type === 'lost' && (end.error as WorkerError).code === E.SERVER_ENDED_JOB) {
       // Not a network failure: the job's end was the server's decision (logged with the job); ask for the next.
       backoff.reset();
