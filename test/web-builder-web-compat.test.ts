@@ -250,6 +250,10 @@ test('/failed-builds?platform= lists that platform only; none says so', async ()
     const e = makeExec({ job, platform, files: {}, exitCode: 1 });
     assert.equal((await http(`${url}/upload`, { method: 'POST', body: encodeExec(e), headers: { Authorization: admin } })).status, 201);
   }
+  // builder-web's job JSON with failed builds: their main_binary is null
+  const withFailed = await getJson('/job/f2/failed');
+  assert.deepEqual(withFailed.builds.map((b: { uuid: string; main_binary: unknown }) => [Object.keys(b).slice(0, 2), b.main_binary]), [[['uuid', 'main_binary'], null]]);
+  assert.deepEqual((await getJson('/job/f2')).builds, []);
   const free = (await getJson('/failed-builds?platform=freebsd-14')).map((b: { job: string }) => b.job);
   assert.deepEqual(free, ['f2']);
   const html = (await get('/failed-builds?platform=openbsd-7')).body.toString();
