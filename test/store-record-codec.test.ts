@@ -4,7 +4,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { Packr } from 'msgpackr';
 import type { Job } from '../src/protocol/types.ts';
-import { decodeEntry, decodeJob, encodeEntry, encodeJob, isCompact } from '../src/store/record-codec.ts';
+import { decodeEntry, decodeJob, encodeEntry, encodeJob, entryEncoding, isCompact } from '../src/store/record-codec.ts';
 import type { ScheduleEntry } from '../src/store/store.ts';
 import { entry, orb, script } from './store-conformance-suite.ts';
 
@@ -85,6 +85,30 @@ describe('record codec', () => {
     }
     const b = decodeJob(asLmdbReads(encodeJob(script('b'))), undefined, same);
     assert.deepEqual(b, script('b'));
+    const wide = script('名前', 'plätform');
+    const sameWide = (name: string) => (name === '名前' ? wide : undefined);
+    assert.equal(decodeJob(asLmdbReads(encodeJob(script('名前', 'plätform'))), undefined, sameWide), wide);
+    for (const other of [script('名前', 'plätforn'), script('名前', 'platform'), { ...script('名前', 'plätform'), script: 'echo 名前!' }]) {
+      const got = decodeJob(asLmdbReads(encodeJob(other)), undefined, sameWide);
+      assert.notEqual(got, wide);
+      assert.deepEqual(got, other);
+    }
+  });
+
+  it('shares period triggers and plain catch-ups only while told to (a load)', () => {
+    const bytes = encodeEntry(entry('s', 1));
+    const fresh = [decodeEntry(bytes), decodeEntry(bytes)];
+    assert.notEqual(fresh[0]!.trigger, fresh[1]!.trigger);
+    assert.notEqual(fresh[0]!.catchUp, fresh[1]!.catchUp);
+    entryEncoding.shared = true;
+    try {
+      const shared = [decodeEntry(bytes), decodeEntry(bytes)];
+      assert.equal(shared[0]!.trigger, shared[1]!.trigger);
+      assert.equal(shared[0]!.catchUp, shared[1]!.catchUp);
+      assert.deepEqual(shared[0], entry('s', 1));
+    } finally {
+      entryEncoding.shared = false;
+    }
   });
 
   it('refuses a truncated compact record instead of reading past it', () => {

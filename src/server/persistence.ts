@@ -69,7 +69,8 @@ export interface Loaded {
 }
 
 export interface Persistence {
-  load(): Promise<Loaded>;
+  /** Everything but the history. `schedule`: a map the entries are also set into by name, as they are read. */
+  load(schedule?: Map<string, ScheduleEntry>): Promise<Loaded>;
   /** Applies the whole change atomically; resolves once it is durable on disk. */
   commit(change: Change): Promise<void>;
   history(jobName: string, limit?: number): HistoryEntry[];

@@ -9,7 +9,7 @@ import type { Change, HistoryEntry, Loaded, OutboxEntry, Persistence, RunningRec
 
 export interface StorePersistence extends Persistence {
   /** load() without unmapping the store afterwards */
-  loadRecords(): Loaded;
+  loadRecords(schedule?: Map<string, ScheduleEntry>): Loaded;
   readonly store: LmdbStore;
   /** the LMDB environment, shared with the web frontend's own databases */
   readonly root: RootDatabase;
@@ -24,17 +24,18 @@ export async function openStorePersistence(dir: string): Promise<StorePersistenc
     get root() {
       return store.root;
     },
-    async load(): Promise<Loaded> {
-      const loaded = persistence.loadRecords();
+    async load(schedule?: Map<string, ScheduleEntry>): Promise<Loaded> {
+      const loaded = persistence.loadRecords(schedule);
       // Reading every record mapped the whole store into this process (60 MiB of RSS at 100k jobs) for
       // good: closing the environment unmaps it; the server then touches only the pages it uses.
       await store.close();
       store = await openLmdbStore(dir);
       return loaded;
     },
-    loadRecords(): Loaded {
+    loadRecords(schedule?: Map<string, ScheduleEntry>): Loaded {
       const compact = new EntryCompactor();
       const all = store.loadAll({
+        ...(schedule ? { index: schedule as Map<string, import('../store/store.ts').ScheduleEntry> } : {}),
         scheduleEntry: (raw, flat) => (flat ? compact.shareInPlace(raw as ScheduleEntry) : compact.entry(raw as ScheduleEntry)),
         // a queued job is its schedule entry's job: one object (half the objects at 100k queued jobs); the
         // store gives that very object for a record stored byte-for-byte as the entry's job

@@ -13,26 +13,30 @@ export async function recover(core: SupervisorCore): Promise<void> {
   const t0 = Date.now();
   // `loaded` (every record as read, ~100 MB at 100k jobs) must not stay in this function's suspended frame
   const { change, requeued } = await loadState(core);
-  await core.commit(change);
+  // the recovery's change and the first tick's are asked for in one turn: one commit, one sync, both
+  // durable before the server listens
+  const recovered = core.commit(change);
   core.lifecycle.send({ type: 'RECOVERED', at: core.now(), requeued });
+  const ticked = tick(core);
+  await Promise.all([recovered, ticked]);
   core.bus.emit('server:recovered', {
     requeued,
     schedule: core.schedule.size,
     queued: [...core.queues.values()].reduce((n, q) => n + q.length, 0),
     ms: Date.now() - t0,
   });
-  await tick(core);
 }
 
 async function loadState(core: SupervisorCore): Promise<{ change: Change; requeued: number }> {
-  return restoreState(core, await core.opts.persistence.load());
+  // the entries go into core.schedule as they are read (no second map of 100k names)
+  return restoreState(core, await core.opts.persistence.load(core.schedule));
 }
 
 function restoreState(core: SupervisorCore, loaded: Loaded): { change: Change; requeued: number } {
   const now = core.now();
   core.lifecycle.send({ type: 'LOADED', at: now });
   for (const e of loaded.schedule) {
-    core.schedule.set(e.name, e);
+    if (core.schedule.get(e.name) !== e) core.schedule.set(e.name, e);
     if (!e.paused) core.due.set(e.name, e.next);
   }
   // queued jobs already share their schedule entry's job object (store-persistence.ts)

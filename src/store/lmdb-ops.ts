@@ -4,7 +4,7 @@ import type { Database, Key, RangeOptions } from 'lmdb';
 import type { Job } from '../protocol/types.ts';
 import { storeErrors } from '../errors/store-error.ts';
 import { checkKeyPart, checkTime, STORE_DBS, type StoreDbName } from './lmdb-keys.ts';
-import { lastEntryCompact, type JobEncoding } from './record-codec.ts';
+import { entryEncoding, lastEntryCompact, type JobEncoding } from './record-codec.ts';
 import type {
   ActorKind,
   ActorSnapshotRecord,
@@ -425,12 +425,18 @@ export class LmdbOps implements StoreTx {
     this.r();
     const entry = map.scheduleEntry ?? ((e: ScheduleEntry) => e);
     const job = map.queuedJob ?? ((j: Job, _p: string, _e: ScheduleEntry | undefined) => j);
-    const byName = new Map<string, ScheduleEntry>();
-    const schedule = Array.from(this.dbs.schedule.getRange({}), (e) => {
-      const mapped = entry(e.value as ScheduleEntry, lastEntryCompact);
-      byName.set(mapped.name, mapped);
-      return mapped;
-    });
+    const byName = map.index ?? new Map<string, ScheduleEntry>();
+    let schedule: ScheduleEntry[];
+    entryEncoding.shared = true;
+    try {
+      schedule = Array.from(this.dbs.schedule.getRange({}), (e) => {
+        const mapped = entry(e.value as ScheduleEntry, lastEntryCompact);
+        byName.set(mapped.name, mapped);
+        return mapped;
+      });
+    } finally {
+      entryEncoding.shared = false;
+    }
     const queues = new Map<string, Job[]>();
     for (const p of this.listQueuePlatforms()) queues.set(p, []);
     // a queued job stored byte-for-byte as its schedule entry's job is read as that very object
@@ -454,7 +460,7 @@ export class LmdbOps implements StoreTx {
     } finally {
       this.jobs.same = undefined;
     }
-    byName.clear();
+    if (!map.index) byName.clear();
     return {
       schedule,
       queues,

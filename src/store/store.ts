@@ -144,6 +144,11 @@ export interface StoreReader {
  */
 export interface LoadMappers {
   /**
+   * Each entry (as `scheduleEntry` returned it) is also set here by its name: the caller's own map,
+   * so that no second one is built; queued jobs are matched against it. Absent: a map of the load's own.
+   */
+  index?: Map<string, ScheduleEntry>;
+  /**
    * `flat`: the entry's strings are its own (read from the compact layout, src/store/record-codec.ts);
    * otherwise (a msgpack record) a long string may be a slice of the whole record's text.
    */
