@@ -40,6 +40,8 @@ export class CmdSocket implements AsyncIterable<Cmd> {
   private error: Error | undefined;
   private sendChain: Promise<void> = Promise.resolve();
   private paused = false;
+  /** Frames kept by hold(), sent at the front of the next write. */
+  private held: Uint8Array[] | undefined;
 
   constructor(
     readonly socket: net.Socket,
@@ -66,6 +68,11 @@ export class CmdSocket implements AsyncIterable<Cmd> {
       this.ended = true;
       this.deliver();
     });
+  }
+
+  /** Commands received and not yet taken by next(). */
+  get queued(): number {
+    return this.queue.length;
   }
 
   /** Changes the frame limit now (it is raised automatically when a hello is received). */
@@ -155,6 +162,27 @@ export class CmdSocket implements AsyncIterable<Cmd> {
     return p;
   }
 
+  /**
+   * Sends `cmd` with the next send or sendBatch, in the same socket write, or at close() if none
+   * comes: when a reply follows soon anyway, the peer is woken once for both. Order is kept: it goes
+   * after everything sent before and before everything sent after. Meant for small commands (the
+   * ServerHello): it is encoded now. flush() sends it at once.
+   */
+  hold(cmd: Cmd): void {
+    const payload = encodeCmd(cmd);
+    const chain = this.sendChain.then(() => {
+      (this.held ??= []).push(frameHeader(payload.length), payload);
+    });
+    this.sendChain = chain;
+  }
+
+  /** Sends what hold() kept, if anything, now. */
+  flush(): Promise<void> {
+    const p = this.sendChain.then(() => (this.held ? this.writeFrames([], 'held commands') : undefined));
+    this.sendChain = p.catch(() => undefined);
+    return p;
+  }
+
   private async writeBatch(cmds: Cmd[]): Promise<void> {
     if (cmds.length === 0) return;
     const parts: Uint8Array[] = [];
@@ -173,7 +201,10 @@ export class CmdSocket implements AsyncIterable<Cmd> {
   private async writeFrames(parts: Uint8Array[], what: string): Promise<void> {
     const s = this.socket;
     if (s.destroyed || s.writableEnded) throw new ProtocolError(E.SOCKET_CLOSED, `cannot send ${what} to ${this.remote}: connection closed`);
-    const data = parts.length === 2 && parts[1]!.length > 65536 ? parts : [Buffer.concat(parts)];
+    const held = this.held;
+    this.held = undefined;
+    // a large payload is written as it is, not copied into one buffer with its header
+    const data = parts.length === 2 && parts[1]!.length > 65536 ? [held ? Buffer.concat([...held, parts[0]!]) : parts[0]!, parts[1]!] : [Buffer.concat(held ? [...held, ...parts] : parts)];
     await new Promise<void>((resolve, reject) => {
       s.cork();
       data.forEach((d, i) =>
@@ -186,6 +217,7 @@ export class CmdSocket implements AsyncIterable<Cmd> {
   /** Ends our side after the pending sends; resolves when everything is flushed (or the socket closed). */
   async close(): Promise<void> {
     await this.sendChain;
+    if (this.held) await this.flush().catch(() => undefined);
     const s = this.socket;
     if (s.destroyed || s.writableFinished) return;
     await new Promise<void>((resolve) => {

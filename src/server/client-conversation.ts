@@ -13,6 +13,8 @@ export interface ClientConversationOptions {
   observerMaxQueuedLines?: number;
   /** the command must come this soon after the hello (a silent connection holds a descriptor) */
   firstCommandTimeoutMs?: number;
+  /** TCP keep-alive on an observer's connection, which may wait long for output */
+  keepAliveMs?: number;
 }
 
 export async function clientConversation(sock: CmdSocket, sup: Supervisor, opts: ClientConversationOptions = {}): Promise<void> {
@@ -76,6 +78,9 @@ async function handle(cmd: Cmd, sock: CmdSocket, sup: Supervisor, opts: ClientCo
       return;
     }
     case 'observe': {
+      // the ServerHello, if held for the reply, goes now: the first output may be long in coming
+      if (opts.keepAliveMs !== undefined) sock.socket.setKeepAlive(true, opts.keepAliveMs);
+      await sock.flush();
       const session = new ObserveSession(sock, cmd.uuid, opts.observerMaxQueuedLines);
       const unsubscribe = await sup.observe(uuidToString(cmd.uuid), session);
       try {

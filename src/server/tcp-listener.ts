@@ -29,7 +29,11 @@ export interface ListenerOptions {
 /** File descriptors kept for the web, 9P, the store and result files when the builder port is full. */
 export const FD_RESERVE = 256;
 export const DEFAULT_MAX_CONNECTIONS_PER_ADDRESS = 512;
-/** TCP keep-alive probes find a worker whose host vanished while it waits for a job (the protocol has no ping). */
+/**
+ * TCP keep-alive probes find a worker whose host vanished while it waits for a job, or an observer
+ * while it waits for output (the protocol has no ping). Set after the hello, on the connections that
+ * may wait: a one-command client is spared the system calls.
+ */
 const KEEPALIVE_MS = 60_000;
 
 /** The soft RLIMIT_NOFILE (Linux), or undefined where it cannot be read. */
@@ -77,7 +81,6 @@ export async function listen(sup: Supervisor, opts: ListenerOptions): Promise<Li
       if (n <= 0) perAddress.delete(address);
       else perAddress.set(address, n);
     });
-    socket.setKeepAlive(true, KEEPALIVE_MS);
     const sock = new CmdSocket(socket, {
       ...(opts.maxFrameBytes !== undefined ? { maxFrameBytes: opts.maxFrameBytes } : {}),
       ...(opts.helloMaxFrameBytes !== undefined ? { helloMaxFrameBytes: opts.helloMaxFrameBytes } : {}),
@@ -122,13 +125,19 @@ async function converse(sup: Supervisor, sock: CmdSocket, id: string, opts: List
   }
   if (hello === null) return;
   if (hello.type === 'client-hello' && hello.kind === 'client' && hello.version === CLIENT_VERSION) {
-    await sock.send({ type: 'server-hello' });
+    // A client that sent its command with the hello (as ours does) gets the ServerHello in the same
+    // write as the reply: one wake-up of the client, not two. A client that waits for the ServerHello
+    // before it sends its command (the original) gets it at once, as before.
+    if (sock.queued > 0) sock.hold({ type: 'server-hello' });
+    else await sock.send({ type: 'server-hello' });
     return clientConversation(sock, sup, {
+      keepAliveMs: KEEPALIVE_MS,
       ...(opts.observerMaxQueuedLines !== undefined ? { observerMaxQueuedLines: opts.observerMaxQueuedLines } : {}),
       firstCommandTimeoutMs: opts.firstCommandTimeoutMs ?? DEFAULT_FIRST_COMMAND_TIMEOUT_MS,
     });
   }
   if (hello.type === 'client-hello' && hello.kind === 'worker' && hello.version === WORKER_VERSION) {
+    sock.socket.setKeepAlive(true, KEEPALIVE_MS);
     await sock.send({ type: 'server-hello' });
     return workerConversation(sock, sup, id, opts.firstCommandTimeoutMs ?? DEFAULT_FIRST_COMMAND_TIMEOUT_MS);
   }
