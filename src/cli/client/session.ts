@@ -33,7 +33,7 @@ export async function openSession(remote: Remote, command: Cmd): Promise<CmdSock
   const where = remoteText(remote);
   let sock: CmdSocket;
   try {
-    sock = await withTimeout(connect(remote.host, remote.port, { log: () => {} }), CONNECT_TIMEOUT_MS, { code: 'ETIMEDOUT' });
+    sock = await connect(remote.host, remote.port, { log: () => {} }, CONNECT_TIMEOUT_MS);
   } catch (e) {
     throw new ClientError(E.UNREACHABLE, `cannot reach the builder server at ${where}: ${causeText(e)}`, { cause: e });
   }
@@ -67,14 +67,6 @@ function notBuilder(where: string, first: Buffer | undefined): ClientError {
 function hasCode(e: unknown, code: string): boolean {
   for (let x: unknown = e; x; x = (x as { cause?: unknown }).cause) if ((x as { code?: string }).code === code) return true;
   return false;
-}
-
-function withTimeout<T>(p: Promise<T>, ms: number, error: object): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(Object.assign(new Error('timed out'), error)), ms);
-  });
-  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
 }
 
 /** Any error while talking: a ClientError stays, anything else is a lost connection. */
