@@ -423,6 +423,16 @@ export class DerWriter {
   pos = 0;
   private out = EMPTY_BUFFER;
 
+  /** Back to a fresh writer's state, its arrays kept (they are overwritten before being read). */
+  reset(): void {
+    this.emitting = false;
+    this.count = 0;
+    this.depth = 0;
+    this.k = 0;
+    this.pos = 0;
+    this.out = EMPTY_BUFFER;
+  }
+
   /** Starts the second pass into a buffer of the measured size. */
   startEmitting(): void {
     const size = this.pos;
@@ -603,11 +613,21 @@ export class DerWriter {
   }
 }
 
+// One writer kept for the next encoding: a new one allocates three typed arrays, a visible cost per message on a
+// busy host. An encoding started inside another (none today) gets a fresh writer.
+let spare: DerWriter | undefined;
+
 /** Encodes a value with a write function (run twice: measure, then write). */
 export function encodeDer<V>(value: V, write: (w: DerWriter, v: V) => void): Uint8Array {
-  const w = new DerWriter();
-  write(w, value);
-  w.startEmitting();
-  write(w, value);
-  return w.result();
+  const w = spare ?? new DerWriter();
+  spare = undefined;
+  try {
+    write(w, value);
+    w.startEmitting();
+    write(w, value);
+    return w.result();
+  } finally {
+    w.reset();
+    spare = w;
+  }
 }
