@@ -1,7 +1,7 @@
 // One job from start to end on this machine: a fresh private directory, script.sh (mode 0500) in it, executed
 // there by the sandbox as the original worker does (its shebang honoured, see sandbox/job-shell.ts), the console
 // streamed, the artifacts collected after a normal exit, and the directory removed whatever happened.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmdirSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { chmod, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -74,6 +74,14 @@ export async function runJob(job: ScriptJob, options: RunJobOptions): Promise<Jo
 
 /** rm -rf that also gets through directories the job made unwritable or unreadable. */
 export async function removeDir(dir: string): Promise<void> {
+  // The usual directory holds the script alone: two calls, where rmSync tries rmdir first and fails, then walks it.
+  try {
+    unlinkSync(join(dir, SCRIPT_NAME));
+    rmdirSync(dir);
+    return;
+  } catch {
+    // something else is in it (artifacts), or the job removed the script: the general way
+  }
   try {
     rmSync(dir, { recursive: true, force: true });
     return;

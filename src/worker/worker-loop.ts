@@ -146,20 +146,23 @@ async function runScheduled(
   log(`job ${job.name} ${id}: started`);
   const jobAbort = new AbortController();
   let lost: Error | undefined;
+  // Set once the session is over: the connection's end is then no loss (and no error needs making).
+  let over = false;
   const loseServer = (error: Error) => {
     lost ??= error;
     jobAbort.abort(new Error(`server lost: ${error.message}`));
   };
-  void socket.closed.then(() => loseServer(new WorkerError(E.NO_JOB, `connection to ${socket.remote} closed during the job`)));
+  void socket.closed.then(() => over || loseServer(new WorkerError(E.NO_JOB, `connection to ${socket.remote} closed during the job`)));
   // Anything the server sends now is out of place; its end (or an error) means the server is gone.
   socket.next().then(
     (cmd) =>
+      over ||
       loseServer(
         cmd?.type === 'failure'
           ? new WorkerError(E.SERVER_ENDED_JOB, `the server ended the job: ${cmd.message}`)
           : new WorkerError(cmd ? E.UNEXPECTED_COMMAND : E.NO_JOB, cmd ? `unexpected ${cmd.type} during the job` : 'server ended the connection during the job'),
       ),
-    (err: Error) => loseServer(err),
+    (err: Error) => over || loseServer(err),
   );
   const output = new OutputStream(socket, uuid, loseServer);
   const onAbort = () => jobAbort.abort(new Error('worker exiting'));
@@ -202,6 +205,7 @@ async function runScheduled(
     if (options.timings) log(`job ${job.name} ${id}: timings ${timer.summary()}`);
     return { type: 'job-done', uuid, result: finished };
   } finally {
+    over = true;
     options.abort?.removeEventListener('abort', onAbort);
   }
 }
