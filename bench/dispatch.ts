@@ -3,8 +3,10 @@
 // sandbox beside a bare `docker run` of the same image, and the original builder-worker (one job per process).
 // Prints jobs/s and the per-job cycle broken into its parts (from the workers' --timings lines), each beside its goal.
 // BENCH_QUICK=1: fewer jobs.
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { fork, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import net from 'node:net';
+import { fileURLToPath } from 'node:url';
+import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -73,6 +75,24 @@ async function stop(child: ChildProcess): Promise<void> {
 interface Run {
   jobsPerSecond: number;
   finished: Finished[];
+  /** CPU time per job (ms) between the first job's end and the last one's, load-independent where wall time is not. */
+  cpu?: { workers: number; jobs: number; server: number };
+}
+
+/** utime+stime of a process and of its reaped children (ms), from /proc (Linux; CLK_TCK 100). */
+function cpuOf(pid: number | undefined): { self: number; children: number } {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ').map(Number);
+    return { self: (f[11]! + f[12]!) * 10, children: (f[13]! + f[14]!) * 10 };
+  } catch {
+    return { self: NaN, children: NaN };
+  }
+}
+
+function cpuTotals(workers: ChildProcess[], server: ChildProcess): { workers: number; jobs: number; server: number } {
+  const w = workers.map((c) => cpuOf(c.pid));
+  return { workers: w.reduce((a, c) => a + c.self, 0), jobs: w.reduce((a, c) => a + c.children, 0), server: cpuOf(server.pid).self };
 }
 
 /** n queued jobs, `workers` looping workers; jobs/s from the first job's end to the last one's (worker start-up excluded). */
@@ -86,10 +106,19 @@ async function ours(n: number, workers: number, args: string[]): Promise<Run> {
   const all = new Promise<void>((r) => (resolveAll = r));
   const children: ChildProcess[] = [];
   try {
-    for (let i = 0; i < workers; i++) children.push(startWorker(port, args, finished, () => finished.length >= n && resolveAll()));
+    let first: ReturnType<typeof cpuTotals> | undefined;
+    for (let i = 0; i < workers; i++)
+      children.push(
+        startWorker(port, args, finished, () => {
+          if (finished.length === 1) first = cpuTotals(children, server.child);
+          if (finished.length >= n) resolveAll();
+        }),
+      );
     await all;
+    const last = cpuTotals(children, server.child);
     const span = (finished[n - 1]!.at - finished[0]!.at) / 1000;
-    return { jobsPerSecond: (n - 1) / span, finished };
+    const per = (k: 'workers' | 'jobs' | 'server') => (last[k] - first![k]) / (n - 1);
+    return { jobsPerSecond: (n - 1) / span, finished, cpu: { workers: per('workers'), jobs: per('jobs'), server: per('server') } };
   } finally {
     await Promise.all(children.map(stop));
     await server.kill('SIGTERM');
@@ -133,11 +162,105 @@ function breakdown(finished: Finished[], goals: Record<string, string> = {}): vo
   }
 }
 
-const n = quick ? 200 : 1000;
+// BENCH_DISPATCH=process: only the two-worker process-sandbox run (for profiling).
+const only = process.env.BENCH_DISPATCH;
+interface Floors {
+  /** This (small) Node process spawning /bin/true and waiting for its exit and pipes: wall and CPU (parent + child). */
+  spawnMs: number;
+  spawnCpuMs: number;
+  /** connect, one write, one byte back and close, to a Node process doing nothing else; and with one fdatasync. */
+  tcpMs: number;
+  durableMs: number;
+}
+
+/** The machine's own costs for the parts of a cycle, measured now (under the same load as the figures beside them). */
+async function floors(): Promise<Floors> {
+  const spawns: number[] = [];
+  const before = cpuOf(process.pid);
+  for (let i = 0; i < 100; i++) {
+    const t0 = performance.now();
+    await new Promise<void>((resolve) => {
+      const c = spawn('/bin/true', [], { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+      let open = 3;
+      const done = () => --open === 0 && resolve();
+      c.stdout!.on('close', done).resume();
+      c.stderr!.on('close', done).resume();
+      c.on('exit', done);
+    });
+    spawns.push(performance.now() - t0);
+  }
+  const after = cpuOf(process.pid);
+  const dir = await mkdtemp(path.join(tmpdir(), 'bench-dispatch-floor-'));
+  const child = fork(fileURLToPath(new URL('./tcp-echo-process.ts', import.meta.url)), [dir], { execArgv: ['--import', 'tsx'] });
+  try {
+    const [bare, durable] = await new Promise<number[]>((resolve) => child.once('message', (m) => resolve(m as number[])));
+    const tcp: number[] = [];
+    const dur: number[] = [];
+    for (let i = 0; i < 100; i++) {
+      tcp.push(await exchange(bare!));
+      dur.push(await exchange(durable!));
+    }
+    const p50 = (v: number[]) => percentile([...v].sort((a, b) => a - b), 50);
+    return {
+      spawnMs: p50(spawns),
+      spawnCpuMs: (after.self + after.children - before.self - before.children) / 100,
+      tcpMs: p50(tcp),
+      durableMs: p50(dur),
+    };
+  } finally {
+    child.kill();
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+function exchange(port: number): Promise<number> {
+  const t0 = performance.now();
+  return new Promise((resolve, reject) => {
+    const c = net.connect(port, '127.0.0.1', () => {
+      c.setNoDelay(true);
+      c.write('hc');
+    });
+    c.on('data', () => undefined);
+    c.on('error', reject);
+    c.on('end', () => {
+      c.destroy();
+      resolve(performance.now() - t0);
+    });
+  });
+}
+
+function printFloors(f: Floors): void {
+  // One job's cycle on one worker cannot be shorter than one spawn, a connection with its round trips (hello,
+  // JobRequested → Job, JobFinished) and the server's two durable writes (the assignment and the result).
+  const cycle = f.spawnMs + 2 * f.tcpMs + 2 * (f.durableMs - f.tcpMs);
+  console.log(
+    `  floors now: spawn of /bin/true from Node ${fmt(f.spawnMs, 2)} ms (CPU ${fmt(f.spawnCpuMs, 2)} ms); TCP connect+round trip ${fmt(f.tcpMs, 2)} ms; ` +
+      `with one fdatasync ${fmt(f.durableMs, 2)} ms → a cycle ≥ ${fmt(cycle, 1)} ms per worker, 2 workers ≤ ${fmt((2 * 1000) / cycle)} jobs/s; ` +
+      `CPU alone: ≤ ${fmt((2 * 1000) / f.spawnCpuMs)} jobs/s for bare spawns on 2 idle CPUs`,
+  );
+}
+
+function printCpu(run: Run): void {
+  const c = run.cpu;
+  if (!c) return;
+  const total = c.workers + c.jobs + c.server;
+  console.log(
+    `  CPU per job (ms, user+sys): workers ${fmt(c.workers, 2)}, job processes ${fmt(c.jobs, 2)}, server ${fmt(c.server, 2)}; ` +
+      `total ${fmt(total, 2)} → at most ${fmt((2 * 1000) / total)} jobs/s on 2 idle CPUs (kernel threads not counted)`,
+  );
+}
+
+const n = Number(process.env.BENCH_DISPATCH_JOBS ?? (quick ? 200 : 1000));
+console.log(`load average ${readFileSync('/proc/loadavg', 'latin1').split(' ').slice(0, 3).join(' ')}`);
+const floorsBefore = await floors();
 const proc = await ours(n, 2, ['--sandbox', 'process']);
 console.log(`process sandbox, 2 looping workers, ${n} jobs running true: ${fmt(proc.jobsPerSecond)} jobs/s (goal ≥ 150)`);
 console.log('  per-job cycle in each worker (ms):');
 breakdown(proc.finished, { cycle: 'goal ≤ 13 ms per worker (2 workers ≥ 150 jobs/s)' });
+printCpu(proc);
+printFloors(floorsBefore);
+console.log(`load average ${readFileSync('/proc/loadavg', 'latin1').split(' ').slice(0, 3).join(' ')}`);
+if (only === 'process') process.exit(0);
 const one = await ours(quick ? 100 : 300, 1, ['--sandbox', 'process']);
 console.log(`process sandbox, 1 looping worker: ${fmt(one.jobsPerSecond)} jobs/s`);
 
