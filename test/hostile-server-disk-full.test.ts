@@ -106,6 +106,25 @@ async function fillUp(file: string): Promise<void> {
   }
 }
 
+/**
+ * Fills the disk under a server's store so that it takes no change at all: a reader holds a snapshot (as
+ * `builder inspect` beside the server may), so the store cannot reuse the pages it frees, and the smallest
+ * change there is (one meta record rewritten) uses up the free ones. Returns the reader, to be released
+ * once space is back.
+ */
+async function fillStore(fx: Fixture, mnt: string): Promise<{ done(): void }> {
+  const reader = fx.server.persistence.root.useReadTransaction();
+  await fillUp(path.join(mnt, 'filler'));
+  for (let i = 0, failures = 0; failures < 5 && i < 2000; i++) {
+    const ok = await fx.server.persistence.commit({ meta: { 'test:fill': i } }).then(
+      () => true,
+      () => false,
+    );
+    failures = ok ? 0 : failures + 1;
+  }
+  return reader;
+}
+
 async function until<T>(what: string, f: () => T | undefined | false, ms = 20_000): Promise<T> {
   const end = Date.now() + ms;
   for (;;) {
@@ -185,9 +204,8 @@ test("a run's end that cannot be saved: the run is queued again as the store has
     const js = await w.job();
     const uuid = uuidToString(js.uuid);
     await until('the run to start', () => memoryOf(fx, 'end-job').runs[0]?.state === 'running');
-    await fillUp(path.join(mnt, 'filler'));
-    // a large result: its history entry needs pages the full disk does not have
-    await w.sock.send({ type: 'job-finished', uuid: js.uuid, result: { type: 'msg', message: 'x'.repeat(600 * 1024) }, files: [] });
+    const reader = await fillStore(fx, mnt);
+    await w.sock.send({ type: 'job-finished', uuid: js.uuid, result: { type: 'exited', code: 0 }, files: [] });
     await until('the run queued again', () => memoryOf(fx, 'end-job').queues.some((q) => q.jobs.length > 0));
     w.sock.destroy();
     const held = memoryOf(fx, 'end-job');
@@ -197,6 +215,7 @@ test("a run's end that cannot be saved: the run is queued again as the store has
     assert.deepEqual(fx.server.supervisor.info().schedule.map((s) => s.job.name), ['end-job']);
 
     // space back; a restart gives what memory had
+    reader.done();
     await rm(path.join(mnt, 'filler'));
     await fx.restart();
     assert.deepEqual(memoryOf(fx, 'end-job'), held, 'after a restart: the same queue, run and history');
@@ -231,10 +250,11 @@ test("a run's end that cannot be saved without a restart: space back, the queued
     const js = await w.job();
     const uuid = uuidToString(js.uuid);
     await until('the run to start', () => memoryOf(fx, 'end-job').runs[0]?.state === 'running');
-    await fillUp(path.join(mnt, 'filler'));
-    await w.sock.send({ type: 'job-finished', uuid: js.uuid, result: { type: 'msg', message: 'x'.repeat(600 * 1024) }, files: [] });
+    const reader = await fillStore(fx, mnt);
+    await w.sock.send({ type: 'job-finished', uuid: js.uuid, result: { type: 'exited', code: 0 }, files: [] });
     await until('the run queued again', () => memoryOf(fx, 'end-job').queues.some((q) => q.jobs.length > 0));
     w.sock.destroy();
+    reader.done();
     await rm(path.join(mnt, 'filler'));
     const again = await runOnce(fx, 'p', { type: 'exited', code: 0 });
     assert.equal(again.uuid, uuid, 'the same run');
@@ -285,19 +305,7 @@ test('uploads to --upload on a full disk: an attempt that cannot be saved does n
     await until('the first upload', () => (clock.advance(0), requests.length === 1));
     assert.equal(fx.server.persistence.outbox().length, 2);
 
-    // A reader holds a snapshot (as `builder inspect` beside the server may): the store cannot reuse the
-    // pages it frees, and on the full disk it soon takes no change.
-    reader = fx.server.persistence.root.useReadTransaction();
-    await fillUp(path.join(mnt, 'filler'));
-    // changes as small as the outbox's own (one record rewritten) until the store takes none
-    for (let i = 0, failures = 0; failures < 5 && i < 2000; i++) {
-      const paused = fx.server.supervisor.infoExtended().schedule.find((e) => e.name === 'up-a')!.paused;
-      const ok = await fx.server.supervisor.setPaused('up-a', !paused).then(
-        () => true,
-        (e) => (assert.match(String(e), /disk full/), false),
-      );
-      failures = ok ? 0 : failures + 1;
-    }
+    reader = await fillStore(fx, mnt);
 
     // the web refuses the first: its attempt count cannot be saved; the server goes on to the second
     answer(0, 507);
