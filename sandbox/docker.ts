@@ -10,7 +10,8 @@ import { hostname } from 'node:os';
 import { dirname, join, posix } from 'node:path';
 import { Writable } from 'node:stream';
 import { readFile } from 'node:fs/promises';
-import Docker from 'dockerode';
+import { createRequire } from 'node:module';
+import type Docker from 'dockerode';
 import { systemClock, type Clock } from '../src/scheduler/clock.ts';
 import { SandboxError } from '../src/errors/sandbox-error.ts';
 import { LineSplitter, DEFAULT_MAX_LINE_BYTES } from '../src/worker/line-splitter.ts';
@@ -64,6 +65,10 @@ function collect(stream: NodeJS.ReadableStream, limit: number): Promise<Buffer> 
   });
 }
 
+// dockerode (with ssh2 and its native modules, ~20 MiB) is loaded only when a docker sandbox is made: every worker
+// imports this file, and a process sandbox's worker forks once per job, at a cost that grows with its memory.
+const loadDockerode = (): typeof Docker => createRequire(import.meta.url)('dockerode') as typeof Docker;
+
 export class DockerSandbox implements Sandbox {
   readonly name = 'docker' as const;
   readonly docker: Docker;
@@ -75,7 +80,7 @@ export class DockerSandbox implements Sandbox {
 
   constructor(private readonly options: DockerSandboxOptions) {
     if (!options.image) throw new SandboxError('ERR_SANDBOX_SPEC', 'the docker sandbox needs an image (--image)');
-    this.docker = options.docker ?? new Docker();
+    this.docker = options.docker ?? new (loadDockerode())();
   }
 
   get transfer(): 'bind' | 'copy' {
