@@ -9,10 +9,24 @@ interface Item {
 
 export class DueHeap {
   private readonly items: Item[] = [];
+  /** a name's live version; absent means 1 (what `fill` gives, so a start with 100k entries fills no map) */
   private readonly versions = new Map<string, number>();
 
+  /**
+   * The start: every (name, time) at once, in O(n), when the heap has never been used; otherwise as
+   * many `set`s. A name must appear once.
+   */
+  fill(entries: Iterable<{ name: string; at: number | null }>): void {
+    if (this.items.length > 0 || this.versions.size > 0) {
+      for (const e of entries) this.set(e.name, e.at);
+      return;
+    }
+    for (const e of entries) if (e.at !== null) this.items.push({ at: e.at, name: e.name, version: 1 });
+    for (let i = (this.items.length >> 1) - 1; i >= 0; i--) this.down(i);
+  }
+
   set(name: string, at: number | null): void {
-    const version = (this.versions.get(name) ?? 0) + 1;
+    const version = (this.versions.get(name) ?? 1) + 1;
     this.versions.set(name, version);
     if (at === null) return;
     this.items.push({ at, name, version });
@@ -47,7 +61,7 @@ export class DueHeap {
   }
 
   private dropStale(): void {
-    while (this.items.length > 0 && this.items[0]!.version !== this.versions.get(this.items[0]!.name)) this.pop();
+    while (this.items.length > 0 && this.items[0]!.version !== (this.versions.get(this.items[0]!.name) ?? 1)) this.pop();
   }
 
   private pop(): void {

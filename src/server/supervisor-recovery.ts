@@ -35,10 +35,9 @@ async function loadState(core: SupervisorCore): Promise<{ change: Change; requeu
 function restoreState(core: SupervisorCore, loaded: Loaded): { change: Change; requeued: number } {
   const now = core.now();
   core.lifecycle.send({ type: 'LOADED', at: now });
-  for (const e of loaded.schedule) {
-    if (core.schedule.get(e.name) !== e) core.schedule.set(e.name, e);
-    if (!e.paused) core.due.set(e.name, e.next);
-  }
+  // the entries are in core.schedule already (read into it); a store without that index is set here
+  if (core.schedule.size !== loaded.schedule.length) for (const e of loaded.schedule) core.schedule.set(e.name, e);
+  core.due.fill(dueTimes(loaded.schedule));
   // queued jobs already share their schedule entry's job object (store-persistence.ts)
   for (const [p, jobs] of loaded.queues) core.queues.set(p, new JobQueue(jobs));
   for (const p of loaded.dropped) core.dropped.add(p);
@@ -81,4 +80,14 @@ function restoreState(core: SupervisorCore, loaded: Loaded): { change: Change; r
     core.waitingRuns.set(qkey(ctx.platform, ctx.jobName), uuid);
   }
   return { change, requeued };
+}
+
+function* dueTimes(schedule: Loaded['schedule']): Generator<{ name: string; at: number | null }> {
+  const item = { name: '', at: null as number | null };
+  for (const e of schedule) {
+    if (e.paused) continue;
+    item.name = e.name;
+    item.at = e.next;
+    yield item;
+  }
 }
