@@ -22,6 +22,9 @@ export interface JobHold {
   /** The argv that runs the script inside the hold; directChild as in spawn-runner.ts's SpawnPlan. */
   argv: string[];
   directChild: boolean;
+  /** The same, but its first process (already in the hold) waits for a line "go" on its stdin before it runs the
+   * script with stdin from /dev/null: started before the job is known (prestart); absent where not offered. */
+  gatedArgv?: string[];
   /** Kills every process of the job still alive (leader: the spawned process, leading its group); false when the
    * kernel cannot tell who they are and the caller must scan for them. */
   killAll(leader: number): boolean;
@@ -83,8 +86,10 @@ class CgroupContainment implements Containment {
     const sh = directArgv(script);
     // $0 stays /bin/sh (its error messages), the cgroup's file is $1.
     const argv = [...prefix, sh[0]!, sh[1]!, `echo $$ > "$1" || exit 125; ${sh[2]}`, sh[0]!, procs];
+    const gate = `echo $$ > "$1" || exit 125; read -r go && [ "$go" = go ] || exit 125; exec 0</dev/null; ${sh[2]}`;
     return {
       argv,
+      gatedArgv: [...prefix, sh[0]!, sh[1]!, gate, sh[0]!, procs],
       directChild: true,
       killAll(leader) {
         signalGroup(leader);

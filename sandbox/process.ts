@@ -8,11 +8,13 @@
 // jail (where the jail isolates, and the worker runs with --network).
 import { systemClock, type Clock } from '../src/scheduler/clock.ts';
 import { SandboxError } from '../src/errors/sandbox-error.ts';
-import { chooseContainment, type Containment, type ContainmentKind } from './job-containment.ts';
+import { chooseContainment, type Containment, type ContainmentKind, type JobHold } from './job-containment.ts';
 import { baseEnvironment } from './job-environment.ts';
 import { mayShareNetNamespace, SharedNetNamespace } from './job-network.ts';
-import { probe, reasonText, runSpawned } from './spawn-runner.ts';
-import type { OnLine, RunOutcome, RunSpec, Sandbox } from './sandbox.ts';
+import type { ChildProcess } from 'node:child_process';
+import { killTree } from './process-tree.ts';
+import { probe, reasonText, runSpawned, spawnGated } from './spawn-runner.ts';
+import type { OnLine, PrestartSpec, RunOutcome, RunSpec, Sandbox } from './sandbox.ts';
 
 export interface ProcessSandboxOptions {
   clock?: Clock;
@@ -26,6 +28,8 @@ export interface ProcessSandboxOptions {
 export class ProcessSandbox implements Sandbox {
   readonly name = 'process' as const;
   private readonly net = new SharedNetNamespace();
+  /** prestart()ed first processes by job directory. */
+  private readonly started = new Map<string, Promise<Started | undefined>>();
   /** undefined until tried; false when the shared namespace is not used here. */
   private netShared: Promise<boolean> | undefined;
   constructor(private readonly options: ProcessSandboxOptions = {}) {}
@@ -49,11 +53,6 @@ export class ProcessSandbox implements Sandbox {
       await probe([...unshareNet(), 'true'], 'the process sandbox cannot take the network away from jobs here (pass --network, or use bwrap or docker)');
       await this.sharedNet();
     }
-  }
-
-  /** Ends the holder of the worker's network namespace, if there is one. */
-  async cleanup(): Promise<void> {
-    this.net.stop();
   }
 
   /** Whether jobs without network enter the worker's namespace: decided once, by making it and entering it. */
@@ -81,16 +80,63 @@ export class ProcessSandbox implements Sandbox {
     return ready ?? unshareNet();
   }
 
+  /**
+   * The job's first process, started while the worker waits for the job: in its hold (the cgroup) and its network
+   * namespace already, waiting for "go" on its stdin before it runs the script (JobHold.gatedArgv). Forking the
+   * worker and the execs before the script were most of a short job's start, and overlap the wait this way.
+   */
+  prestart(spec: PrestartSpec): void {
+    if (this.started.has(spec.dir) || hasLimits(spec.limits)) return;
+    const started = (async (): Promise<Started | undefined> => {
+      const prefix = spec.network ? [] : await this.netPrefix();
+      const hold = this.containment.hold(spec.script, prefix);
+      if (!hold.gatedArgv) {
+        await hold.release();
+        return undefined;
+      }
+      const child = spawnGated(hold.gatedArgv, spec.dir, this.environment(spec));
+      return { child, hold, key: startKey(spec) };
+    })().catch(() => undefined);
+    this.started.set(spec.dir, started);
+  }
+
+  async cancelPrestart(dir: string): Promise<void> {
+    const started = this.started.get(dir);
+    if (!started) return;
+    this.started.delete(dir);
+    const s = await started;
+    if (s) await endStarted(s);
+  }
+
+  async cleanup(): Promise<void> {
+    await Promise.all([...this.started.keys()].map((dir) => this.cancelPrestart(dir)));
+    this.net.stop();
+  }
+
+  private environment(spec: PrestartSpec): NodeJS.ProcessEnv {
+    return { ...baseEnvironment(spec.dir, spec.dir), ...spec.env };
+  }
+
   async run(spec: RunSpec, onLine: OnLine, signal: AbortSignal): Promise<RunOutcome> {
-    const limits = spec.limits ?? {};
-    if (limits.memoryBytes !== undefined || limits.cpus !== undefined || limits.pids !== undefined) {
+    if (hasLimits(spec.limits)) {
       throw new SandboxError('ERR_SANDBOX_SPEC', 'the process sandbox cannot enforce memory, CPU or process limits: use bwrap or docker');
     }
-    const prefix = spec.network ? [] : await this.netPrefix();
-    if (signal.aborted) return { type: 'aborted', reason: reasonText(signal.reason) };
-    const hold = this.containment.hold(spec.script, prefix);
+    const pending = this.started.get(spec.dir);
+    this.started.delete(spec.dir);
+    let started = pending ? await pending : undefined;
+    // Only a started process still waiting for its go, made for this same job, is let go.
+    if (started && (started.key !== startKey(spec) || started.child.exitCode !== null || started.child.signalCode !== null || started.child.pid === undefined)) {
+      await endStarted(started);
+      started = undefined;
+    }
+    const prefix = started || spec.network ? [] : await this.netPrefix();
+    if (signal.aborted) {
+      if (started) await endStarted(started);
+      return { type: 'aborted', reason: reasonText(signal.reason) };
+    }
+    const hold = started?.hold ?? this.containment.hold(spec.script, prefix);
     return runSpawned(
-      { argv: hold.argv, cwd: spec.dir, env: { ...baseEnvironment(spec.dir, spec.dir), ...spec.env }, directChild: hold.directChild, hold, onEnded: spec.onEnded },
+      { argv: hold.argv, cwd: spec.dir, env: this.environment(spec), directChild: hold.directChild, hold, onEnded: spec.onEnded, started: started?.child },
       spec.timeoutMs,
       onLine,
       signal,
@@ -98,6 +144,32 @@ export class ProcessSandbox implements Sandbox {
       spec.timer,
     );
   }
+}
+
+interface Started {
+  child: ChildProcess;
+  hold: JobHold;
+  /** What it was started for besides the directory: it runs only a job with the same network and environment. */
+  key: string;
+}
+
+function startKey(spec: PrestartSpec): string {
+  return JSON.stringify([spec.script, spec.network, spec.env ?? {}]);
+}
+
+function hasLimits(limits: PrestartSpec['limits']): boolean {
+  return limits !== undefined && (limits.memoryBytes !== undefined || limits.cpus !== undefined || limits.pids !== undefined);
+}
+
+/** Kills a started process that will not run a job, with anything in its hold, and gives the hold back. */
+async function endStarted(s: Started): Promise<void> {
+  s.child.stdin?.destroy();
+  s.child.stdout?.destroy();
+  s.child.stderr?.destroy();
+  const pid = s.child.pid;
+  if (pid !== undefined && !s.hold.killAll(pid)) killTree(pid, new Set());
+  if (pid !== undefined && s.child.exitCode === null && s.child.signalCode === null) await new Promise((resolve) => s.child.once('exit', resolve));
+  await s.hold.release();
 }
 
 /** A new network namespace with only a loopback that is down: as root directly, otherwise in a user namespace. */

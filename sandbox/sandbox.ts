@@ -29,6 +29,8 @@ export interface RunSpec {
   onEnded?: () => void;
 }
 
+export type PrestartSpec = Pick<RunSpec, 'dir' | 'script' | 'network' | 'env' | 'limits'>;
+
 export type RunOutcome =
   | { type: 'exited'; code: number }
   | { type: 'signalled'; signal: number }
@@ -49,6 +51,13 @@ export interface Sandbox {
   check(jobs?: { network?: boolean }): Promise<void>;
   /** One line for the worker's start: the sandbox and how it holds and isolates jobs. */
   describe?(): string;
+  /**
+   * Starts, before the job is known, what will run a job in spec.dir (the looping worker, while it waits for its
+   * next job): run() for that directory, with the same network and environment, then only lets it go. Optional.
+   */
+  prestart?(spec: PrestartSpec): void;
+  /** Ends what prestart() started for dir, if run() did not take it. */
+  cancelPrestart?(dir: string): Promise<void>;
   /** Releases whatever the sandbox still holds (containers, processes); safe to call more than once. */
   cleanup?(): Promise<void>;
 }

@@ -1,7 +1,7 @@
 // Runs a job as a local process tree (the process and bwrap sandboxes): spawned detached so it leads its own
 // process group, console from stdout as lines, the status marker (job-shell.ts) and any runner message from stderr,
 // the whole tree killed on timeout, on abort and once the job's shell has exited (nothing outlives a job).
-import { spawn, execFile } from 'node:child_process';
+import { spawn, execFile, type ChildProcess } from 'node:child_process';
 import { SandboxError } from '../src/errors/sandbox-error.ts';
 import { constants } from 'node:os';
 import { systemClock, type Clock } from '../src/scheduler/clock.ts';
@@ -21,6 +21,16 @@ export interface SpawnPlan {
   hold?: Pick<JobHold, 'killAll' | 'release'>;
   /** Told once the spawned process has exited. */
   onEnded?: () => void;
+  /** Already spawned from the hold's gatedArgv (prestart): let go instead of spawning. */
+  started?: ChildProcess;
+}
+
+/** Spawns a plan's gated argv ahead of its job (it waits for "go" on its stdin; see JobHold.gatedArgv). */
+export function spawnGated(argv: string[], cwd: string, env: NodeJS.ProcessEnv): ChildProcess {
+  const child = spawn(argv[0]!, argv.slice(1), { cwd, env, detached: true, stdio: ['pipe', 'pipe', 'pipe'] });
+  child.on('error', () => undefined);
+  child.stdin!.on('error', () => undefined);
+  return child;
 }
 
 export interface SpawnRunOptions {
@@ -43,12 +53,15 @@ export function runSpawned(
   if (signal.aborted) return Promise.resolve({ type: 'aborted', reason: reasonText(signal.reason) });
 
   return new Promise<RunOutcome>((resolve) => {
-    const child = spawn(plan.argv[0]!, plan.argv.slice(1), {
-      cwd: plan.cwd,
-      env: plan.env,
-      detached: true,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child =
+      plan.started ??
+      spawn(plan.argv[0]!, plan.argv.slice(1), {
+        cwd: plan.cwd,
+        env: plan.env,
+        detached: true,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+    plan.started?.stdin!.end('go\n');
     const leader = child.pid;
     timer?.mark('spawn');
     const pipeIds = leader === undefined || plan.hold ? new Set<string>() : pipeIdsOf(leader);
@@ -65,13 +78,13 @@ export function runSpawned(
       if (marked === undefined) onLine(line);
       else marker = marked;
     }, maxLineBytes);
-    child.stdout.on('data', (chunk: Buffer) => console.push(chunk));
-    child.stderr.on('data', (chunk: Buffer) => status.push(chunk));
+    child.stdout!.on('data', (chunk: Buffer) => console.push(chunk));
+    child.stderr!.on('data', (chunk: Buffer) => status.push(chunk));
     const streamDone = () => {
       if (--streamsOpen === 0) finish();
     };
-    child.stdout.on('close', streamDone);
-    child.stderr.on('close', streamDone);
+    child.stdout!.on('close', streamDone);
+    child.stderr!.on('close', streamDone);
 
     const kill = () => {
       if (leader === undefined) return;
@@ -97,8 +110,8 @@ export function runSpawned(
       plan.onEnded?.();
       // A process that escaped the tree may still hold the console open: stop waiting for it after a while.
       drainTimer = setTimeout(() => {
-        child.stdout.destroy();
-        child.stderr.destroy();
+        child.stdout!.destroy();
+        child.stderr!.destroy();
       }, options.drainMs ?? 2000);
       drainTimer.unref();
       if (streamsOpen === 0) finish();

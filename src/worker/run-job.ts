@@ -27,6 +27,24 @@ export interface RunJobOptions {
   timer?: { mark(phase: string): void };
   /** Told once the job's process has ended (its artifacts not yet collected). */
   onEnded?: () => void;
+  /** The job directory, made already by prepareJobDir (with its first process prestarted); else made here. */
+  dir?: string;
+}
+
+/**
+ * A job directory made before the job is known, and the sandbox's first process for it started (Sandbox.prestart):
+ * the looping worker does this while it waits for its next job. runJob({ dir }) uses both, or abandonJobDir ends them.
+ */
+export function prepareJobDir(options: Pick<RunJobOptions, 'sandbox' | 'tmpRoot' | 'network' | 'env' | 'limits'>): string | undefined {
+  if (!options.sandbox.prestart) return undefined;
+  const dir = mkdtempSync(join(options.tmpRoot ?? tmpdir(), 'builder-'));
+  options.sandbox.prestart({ dir, script: SCRIPT_NAME, network: options.network ?? false, env: options.env, limits: options.limits });
+  return dir;
+}
+
+export async function abandonJobDir(sandbox: Sandbox, dir: string): Promise<void> {
+  await sandbox.cancelPrestart?.(dir);
+  await removeDir(dir);
 }
 
 export interface JobReport {
@@ -40,7 +58,7 @@ export interface JobReport {
 // The directory is made and removed with synchronous calls: the worker runs one job at a time and nothing else
 // waits on its event loop then, and a thread-pool round trip per call was a visible part of a short job's cycle.
 export async function runJob(job: ScriptJob, options: RunJobOptions): Promise<JobReport> {
-  const dir = mkdtempSync(join(options.tmpRoot ?? tmpdir(), 'builder-'));
+  const dir = options.dir ?? mkdtempSync(join(options.tmpRoot ?? tmpdir(), 'builder-'));
   try {
     writeFileSync(join(dir, SCRIPT_NAME), job.script, { mode: 0o500 });
     options.timer?.mark('prepare');
@@ -67,6 +85,8 @@ export async function runJob(job: ScriptJob, options: RunJobOptions): Promise<Jo
     }
     return { outcome, result: outcomeToResult(outcome), files: collected.files, dir };
   } finally {
+    // A prestarted process that run() did not take (it threw before): ended with its hold.
+    if (options.dir !== undefined) await options.sandbox.cancelPrestart?.(dir);
     await removeDir(dir);
     options.timer?.mark('cleanup');
   }

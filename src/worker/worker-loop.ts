@@ -13,7 +13,7 @@ import { WorkerError, WorkerErrorCode as E } from '../errors/worker-error.ts';
 import { Backoff, type BackoffOptions } from './backoff.ts';
 import { OutputStream } from './output-stream.ts';
 import { PhaseTimer } from './phase-timer.ts';
-import { runJob } from './run-job.ts';
+import { abandonJobDir, prepareJobDir, runJob } from './run-job.ts';
 
 export interface WorkerOptions {
   host: string;
@@ -119,17 +119,23 @@ export async function workSession(options: WorkerOptions, greeted?: Promise<Gree
   }
   if (greeting.type !== 'greeted') return greeting;
   const socket = greeting.socket;
+  let early: string | undefined;
   try {
     await socket.send({ type: 'job-requested', platform: options.platform });
+    // Looping: the job's directory and first process are made while the server finds the job.
+    if (options.loop) early = prepareJobDir(options);
     const schedule = await expectCmd(socket, options.stop);
     if (schedule === 'stopped') return { type: 'stopped' };
     if (schedule.type !== 'job-schedule') throw new WorkerError(E.UNEXPECTED_COMMAND, `expected job-schedule, got ${schedule.type}`);
     timer.mark('wait');
-    return await runScheduled(socket, schedule.uuid, schedule.job, options, log, timer, onEnded);
+    const dir = early;
+    early = undefined;
+    return await runScheduled(socket, schedule.uuid, schedule.job, options, log, timer, onEnded, dir);
   } catch (err) {
     return { type: 'lost', error: err as Error, greeted: true };
   } finally {
     socket.destroy();
+    if (early !== undefined) await abandonJobDir(options.sandbox, early);
   }
 }
 
@@ -141,6 +147,7 @@ async function runScheduled(
   log: (m: string) => void,
   timer: PhaseTimer,
   onEnded: (() => void) | undefined,
+  dir: string | undefined,
 ): Promise<SessionEnd> {
   const id = uuidToString(uuid);
   log(`job ${job.name} ${id}: started`);
@@ -181,6 +188,7 @@ async function runScheduled(
       onLine: (line) => output.push(line),
       timer,
       onEnded,
+      dir,
     });
     output.flush();
     if (lost) {
