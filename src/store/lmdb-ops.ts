@@ -429,33 +429,34 @@ export class LmdbOps implements StoreTx {
     let schedule: ScheduleEntry[];
     entryEncoding.shared = true;
     try {
-      schedule = Array.from(this.dbs.schedule.getRange({}), (e) => {
-        const mapped = entry(e.value as ScheduleEntry, lastEntryCompact);
-        byName.set(mapped.name, mapped);
-        return mapped;
-      });
+      // the name is in the value: the keys are not decoded
+      schedule = withoutKeys(this.dbs.schedule, () =>
+        Array.from(this.dbs.schedule.getRange({}), (e) => {
+          const mapped = entry(e.value as ScheduleEntry, lastEntryCompact);
+          byName.set(mapped.name, mapped);
+          return mapped;
+        }),
+      );
     } finally {
       entryEncoding.shared = false;
     }
     const queues = new Map<string, Job[]>();
-    for (const p of this.listQueuePlatforms()) queues.set(p, []);
     // a queued job stored byte-for-byte as its schedule entry's job is read as that very object
     let found: ScheduleEntry | undefined;
     this.jobs.same = (name) => (found = byName.get(name))?.job;
     try {
-      let p: string | undefined;
-      let q: Job[] | undefined;
-      for (const { key, value } of this.dbs.queue.getRange({})) {
-        const platform = (key as [string, number])[0];
-        if (platform !== p) {
-          p = platform;
-          q = queues.get(p);
-          if (!q) queues.set(p, (q = []));
-        }
-        const j = value as Job;
-        const e = found !== undefined && found.name === j.name ? found : byName.get(j.name);
-        found = undefined;
-        q!.push(job(j, p, e));
+      // platform by platform (every queued job's platform has its queue record), keys not decoded
+      for (const p of this.listQueuePlatforms()) {
+        const q: Job[] = [];
+        queues.set(p, q);
+        withoutKeys(this.dbs.queue, () => {
+          for (const { value } of this.dbs.queue.getRange(queueRange(p))) {
+            const j = value as Job;
+            const e = found !== undefined && found.name === j.name ? found : byName.get(j.name);
+            found = undefined;
+            q.push(job(j, p, e));
+          }
+        });
       }
     } finally {
       this.jobs.same = undefined;
@@ -472,6 +473,24 @@ export class LmdbOps implements StoreTx {
     };
   }
 }
+
+/**
+ * Runs fn, which reads a range of db synchronously and uses no key, with lmdb-js's key decoding
+ * skipped (a string or an array made per record, for nothing). The read must not outlive fn: lmdb-js
+ * uses the last key only to reposition a cursor whose read transaction was renewed meanwhile.
+ */
+function withoutKeys<T>(db: Database<any, any>, fn: () => T): T {
+  const d = db as unknown as { readKey: unknown };
+  const readKey = d.readKey;
+  d.readKey = noKey;
+  try {
+    return fn();
+  } finally {
+    d.readKey = readKey;
+  }
+}
+
+const noKey = (): null => null;
 
 /** sorts after every string a key part holds (names never start with U+10FFFF) */
 const MAX_STRING = '\u{10FFFF}';
