@@ -97,7 +97,8 @@ async function handle(cmd: Cmd, sock: CmdSocket, sup: Supervisor, opts: ClientCo
 
 /** The next command, or the connection closed when none came within `ms`. */
 export async function nextWithin(sock: CmdSocket, ms: number | undefined, reason: string): Promise<Cmd | null> {
-  if (ms === undefined) return sock.next();
+  // already received (as when it came with the hello): no timer to arm
+  if (ms === undefined || sock.queued > 0) return sock.next();
   const timer = setTimeout(() => sock.destroy(reason), ms);
   try {
     return await sock.next();
