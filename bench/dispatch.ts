@@ -1,8 +1,10 @@
 // Dispatch with real worker processes, as a user runs them: a `builder server` process with N jobs running `true`
 // already queued, then two `builder worker --loop` processes (process sandbox), and the same with the Docker
 // sandbox beside a bare `docker run` of the same image, and the original builder-worker (one job per process).
-// Prints jobs/s and the per-job cycle broken into its parts (from the workers' --timings lines), each beside its goal.
-// BENCH_QUICK=1: fewer jobs.
+// Prints jobs/s and the per-job cycle broken into its parts (from the workers' --timings lines), each beside its goal,
+// the CPU time per job of the workers, the job processes and the server, and the machine's floors measured in the
+// same run (a spawn of /bin/true from Node, a TCP round trip, one fdatasync), since the host's load moves them all.
+// BENCH_QUICK=1: fewer jobs. BENCH_DISPATCH=process: only the two-worker run; BENCH_DISPATCH_JOBS=N: its size.
 import { fork, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import net from 'node:net';
 import { fileURLToPath } from 'node:url';
