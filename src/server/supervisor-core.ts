@@ -153,13 +153,15 @@ export class SupervisorCore {
   }
 
   commit(change: Change): Promise<void> {
-    // Deferred snapshots go first, in the same batch: one sync, and nothing written after a later change of its actor.
-    if (this.deferred.size > 0) this.flushDeferred();
     const after = change.after;
     const undo = change.undo;
     delete change.after;
     delete change.undo;
-    const p = this.opts.persistence.commit(change).catch((e) => {
+    // Deferred snapshots go with it, before its own changes: one sync, and nothing written after a later change of
+    // its actor. In the same change, not a change of their own beside it: a batch whose one change fails (a full
+    // disk) is then as it was before deferring (lmdb-js was seen to corrupt its heap when a large value failed
+    // beside another child transaction). A failed commit drops them: nothing is recovered from them.
+    const p = this.opts.persistence.commit(this.deferred.size > 0 ? this.withDeferred(change) : change).catch((e) => {
       if (undo) for (const f of undo.reverse()) f();
       throw diskFullError(e, this.opts.dir) ?? e;
     });
@@ -196,11 +198,19 @@ export class SupervisorCore {
     }, DEFERRED_MS);
   }
 
-  /** Writes the deferred snapshots now (before a commit, and at stop). */
-  flushDeferred(): void {
+  /** The deferred snapshots taken out, ahead of change's own (a new object; change is not modified). */
+  private withDeferred(change: Change): Change {
+    const merged = this.takeDeferred();
+    return {
+      ...change,
+      putActor: [...(merged.putActor ?? []), ...(change.putActor ?? [])],
+      deleteActor: [...(merged.deleteActor ?? []), ...(change.deleteActor ?? [])],
+    };
+  }
+
+  private takeDeferred(): Change {
     if (this.deferTimer) this.clock.clearTimeout(this.deferTimer);
     this.deferTimer = undefined;
-    if (this.deferred.size === 0) return;
     const merged: Change = {};
     for (const make of this.deferred.values()) {
       const c = make();
@@ -208,6 +218,17 @@ export class SupervisorCore {
       if (c.deleteActor) (merged.deleteActor ??= []).push(...c.deleteActor);
     }
     this.deferred.clear();
+    return merged;
+  }
+
+  /** Writes the deferred snapshots now, in a commit of their own (their timer, and at stop). */
+  flushDeferred(): void {
+    if (this.deferred.size === 0) {
+      if (this.deferTimer) this.clock.clearTimeout(this.deferTimer);
+      this.deferTimer = undefined;
+      return;
+    }
+    const merged = this.takeDeferred();
     const p = this.opts.persistence.commit(merged).catch((e) => this.bus.log('error', 'persisting actor snapshots failed', { error: String(e) }));
     this.pendingWrites.add(p);
     void p.finally(() => this.pendingWrites.delete(p));
