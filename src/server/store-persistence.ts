@@ -27,9 +27,12 @@ export async function openStorePersistence(dir: string): Promise<StorePersistenc
     async load(schedule?: Map<string, ScheduleEntry>): Promise<Loaded> {
       const loaded = persistence.loadRecords(schedule);
       // Reading every record mapped the whole store into this process (60 MiB of RSS at 100k jobs) for
-      // good: closing the environment unmaps it; the server then touches only the pages it uses.
-      await store.close();
-      store = await openLmdbStore(dir);
+      // good: closing the environment unmaps it; the server then touches only the pages it uses. A small
+      // store (a few MiB at most) is kept open: reopening would cost more than its pages.
+      if (loaded.schedule.length + countQueued(loaded) >= REOPEN_AFTER_RECORDS) {
+        await store.close();
+        store = await openLmdbStore(dir);
+      }
       return loaded;
     },
     loadRecords(schedule?: Map<string, ScheduleEntry>): Loaded {
@@ -68,6 +71,15 @@ export async function openStorePersistence(dir: string): Promise<StorePersistenc
     close: () => store.close(),
   };
   return persistence;
+}
+
+/** From this many schedule entries and queued jobs read, the store is reopened after the load (see load). */
+const REOPEN_AFTER_RECORDS = 20_000;
+
+function countQueued(l: Loaded): number {
+  let n = 0;
+  for (const q of l.queues.values()) n += q.length;
+  return n;
 }
 
 /** Outbox entries the server wrote: uploaded from their result file to their URL. */
