@@ -10,6 +10,7 @@ import { diskFullError } from './disk-full.ts';
 import type { Change, OutboxEntry, ScheduleEntry } from './persistence.ts';
 import { dispatch, findQueue, queueBack, queueFront } from './platform-queues.ts';
 import { resultPath, writeDurably } from './result-file.ts';
+import { storedResult } from './stored-result.ts';
 import { watchRun } from './run-assignment.ts';
 import { isEmpty, qkey, type Run, type SupervisorCore } from './supervisor-core.ts';
 import { workerFinished } from './worker-events.ts';
@@ -62,7 +63,8 @@ export async function complete(core: SupervisorCore, run: Run, result: Result, f
   run.timer = undefined;
   // the run as the store has it, to put it back if its end cannot be saved
   const before = run.actor.getPersistedSnapshot();
-  const text = resultText(result);
+  const kept = storedResult(result);
+  const text = resultText(kept);
   if (how === 'FINISH') run.actor.send({ type: 'FINISH', at: now, result: text });
   else run.actor.send({ type: 'TIMEOUT', at: now });
   const c = run.actor.getSnapshot().context;
@@ -100,7 +102,7 @@ export async function complete(core: SupervisorCore, run: Run, result: Result, f
     platform: c.platform,
     startedAt: c.assignedAt ?? now,
     finishedAt: now,
-    result,
+    result: kept,
     resultText: text,
     ...(stored ? { resultPath: file } : {}),
     transitions: done.transitions,
