@@ -109,9 +109,11 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     async close() {
       if (closed) return;
       closed = true;
-      for (const p of parts.reverse()) await p.close().catch(() => {});
       supervisor.beginStop();
       await listener.close();
+      // a build being recorded by the web when the stop came lands before the web closes
+      await supervisor.settleResults();
+      for (const p of parts.reverse()) await p.close().catch(() => {});
       outbox.stop();
       await supervisor.stop();
       await persistence.close();

@@ -149,16 +149,22 @@ export async function complete(core: SupervisorCore, run: Run, result: Result, f
   dispatch(core, c.platform, handOut);
   if (!isEmpty(handOut)) core.persistLater(handOut);
   core.bus.emit('job:finished', { uuid: run.uuid, name: c.jobName, platform: c.platform, result: text, ...(stored ? { path: file } : {}) });
-  if (stored) {
-    for (const listener of core.resultListeners) {
-      try {
-        await listener(exec, bytes, file);
-      } catch (e) {
-        core.bus.log('error', 'a result listener failed', { uuid: run.uuid, error: String(e) });
-      }
-    }
+  if (stored && core.resultListeners.length > 0) {
+    const told = tellListeners(core, exec, bytes, file, run.uuid);
+    core.listenersInFlight.add(told);
+    await told.finally(() => core.listenersInFlight.delete(told));
   }
   if (outbox) core.opts.onOutbox?.(outbox);
+}
+
+async function tellListeners(core: SupervisorCore, exec: Exec, bytes: Uint8Array, file: string, uuid: string): Promise<void> {
+  for (const listener of core.resultListeners) {
+    try {
+      await listener(exec, bytes, file);
+    } catch (e) {
+      core.bus.log('error', 'a result listener failed', { uuid, error: String(e) });
+    }
+  }
 }
 
 function queueBackOnly(core: SupervisorCore, platform: string, job: Job, change: Change): void {

@@ -113,6 +113,8 @@ export class SupervisorCore {
   readonly pendingWrites = new Set<Promise<unknown>>();
   /** told once a result is durable (the web store records it without an HTTP round trip) */
   readonly resultListeners: ((exec: Exec, bytes: Uint8Array, file: string) => Promise<void> | void)[] = [];
+  /** result listeners still running: a server stopping waits for them before closing what they write to */
+  readonly listenersInFlight = new Set<Promise<void>>();
 
   constructor(readonly opts: SupervisorOptions) {
     this.templates = new OrbTemplates(opts.configDir);

@@ -69,6 +69,11 @@ export class Supervisor {
     if (this.phase() === 'serving') this.core.lifecycle.send({ type: 'STOP', at: this.core.now() });
   }
 
+  /** Waits for the result listeners still running (the web recording a build) and the writes in flight. */
+  async settleResults(): Promise<void> {
+    while (this.core.listenersInFlight.size > 0) await Promise.allSettled([...this.core.listenersInFlight]);
+  }
+
   async stop(): Promise<void> {
     const core = this.core;
     if (core.stopped) return;
