@@ -273,6 +273,29 @@ describe('LMDB store', () => {
     });
   });
 
+  it('reads back large entries and queued jobs (lmdb-js hands those over outside its shared buffer)', async () => {
+    await withDir(async (dir) => {
+      const big = (name: string, n: number) => ({ ...script(name), script: `echo ${'é'.repeat(n)}\n` });
+      const s = await openLmdbStore(dir);
+      try {
+        await s.transaction((tx) => {
+          for (const [i, n] of [10, 40_000, 300_000].entries()) {
+            tx.putSchedule({ ...entry(`big${i}`, 1000 + i), job: big(`big${i}`, n) });
+            tx.pushBack('linux', big(`big${i}`, n));
+          }
+          tx.pushBack('linux', big('other', 200_000));
+        });
+        for (const [i, n] of [10, 40_000, 300_000].entries()) assert.deepEqual(s.getSchedule(`big${i}`)?.job, big(`big${i}`, n));
+        const all = s.loadAll({ queuedJob: (j, _p, e) => (e && e.job === j ? ({ ...j, shared: true }) as unknown as Job : j) });
+        assert.deepEqual(all.queues.get('linux')!.map((j) => 'shared' in j), [true, true, true, false]);
+        assert.deepEqual(all.queues.get('linux')![3], big('other', 200_000));
+        assert.deepEqual(s.listQueue('linux').map((j) => (j as { script: string }).script.length), [10, 40_000, 300_000, 200_000].map((n) => n + 6));
+      } finally {
+        await s.close();
+      }
+    });
+  });
+
   it('refuses a bad history limit and over-long keys', async () => {
     await withDir(async (dir) => {
       await assert.rejects(openLmdbStore(dir, { historyLimit: 0 }), { code: 'ERR_STORE_INVALID' });
