@@ -112,8 +112,10 @@ export async function spoolUpload(req: IncomingMessage, tmpDir: string, limit: n
         failed = true;
         req.off('data', onData);
         req.pause();
+        // the file may not be open yet: removing it before the stream has closed would race its creation
+        if (out.closed) return reject(e);
+        out.once('close', () => reject(e));
         out.destroy();
-        reject(e);
       };
       const onData = (chunk: Buffer) => {
         seen += chunk.length;
