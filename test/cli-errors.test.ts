@@ -182,6 +182,11 @@ test('-r pointed at a port that is not a builder server (HTTP, SSH, silence then
     assert.equal(b.status, 1);
     assert.equal(b.stderr, `builder info: 127.0.0.1:${port(binary)} is not a builder server: its answer is not the builder protocol\n`);
     assert.equal(JSON.parse(b.stdout).error.code, 'ERR_CLIENT_NOT_BUILDER');
+    // a worker (one job, no loop) says it the same way, and no frame-size error before it
+    const w = await runCli(['worker', 'x', '-r', `127.0.0.1:${port(http)}`]);
+    assert.equal(w.status, 1);
+    const lines = w.stderr.split('\n').filter((l) => !/taking one job|SIGTERM/.test(l) && l !== '');
+    assert.deepEqual(lines, [`builder-worker: connection lost: 127.0.0.1:${port(http)} is not a builder server: it answered "HTTP/1.1 400 Bad Request"`]);
   } finally {
     for (const s of [http, ssh, binary]) {
       const closed = new Promise<void>((r) => s.close(() => r()));

@@ -5,6 +5,8 @@
 // report; a second one (abort) kills the job and drops the connection, so the server puts the job back in its queue.
 import type { CmdSocket } from '../protocol/cmd-socket.ts';
 import { connect } from '../protocol/connect.ts';
+import { notBuilderText, watchFirstBytes } from '../protocol/not-builder.ts';
+import { ProtocolError } from '../errors/protocol-error.ts';
 import { WORKER_VERSION, type Cmd, type ScriptJob, type Uuid } from '../protocol/types.ts';
 import { uuidToString } from '../protocol/uuid.ts';
 import { systemClock, type Clock } from '../scheduler/clock.ts';
@@ -74,20 +76,27 @@ export type Greeting = { type: 'greeted'; socket: CmdSocket } | Exclude<SessionE
 export async function greet(options: WorkerOptions, timer?: PhaseTimer): Promise<Greeting> {
   const log = options.log ?? defaultLog;
   let socket: CmdSocket;
+  let answered = false;
+  // before the hello is answered, a peer that is no builder server is said so once (below), not as a frame error
+  const socketLog = (m: string) => (answered || !m.includes(': closing connection: ') ? log(m) : undefined);
   try {
-    socket = await connect(options.host, options.port, { log });
+    socket = await connect(options.host, options.port, { log: socketLog });
     timer?.mark('connect');
   } catch (err) {
     return { type: 'unreachable', error: err as Error };
   }
+  const first = watchFirstBytes(socket);
   try {
     await socket.send({ type: 'client-hello', kind: 'worker', version: WORKER_VERSION });
-    const hello = await expectCmd(socket, options.stop);
+    const hello = await expectCmd(socket, options.stop).catch((e: unknown) => {
+      throw e instanceof ProtocolError ? new WorkerError(E.HANDSHAKE, notBuilderText(socket.remote, first())) : e;
+    });
     if (hello === 'stopped') {
       socket.destroy();
       return { type: 'stopped' };
     }
     if (hello.type !== 'server-hello') throw new WorkerError(E.HANDSHAKE, `server answered the hello with ${hello.type}`);
+    answered = true;
     timer?.mark('hello');
     return { type: 'greeted', socket };
   } catch (err) {

@@ -7,6 +7,7 @@ import { ClientError, ClientErrorCode as E } from '../../errors/client-error.ts'
 import type { CmdSocket } from '../../protocol/cmd-socket.ts';
 import { connect } from '../../protocol/connect.ts';
 import { ProtocolError } from '../../errors/protocol-error.ts';
+import { notBuilderText, watchFirstBytes } from '../../protocol/not-builder.ts';
 import { CLIENT_VERSION, type Cmd, type CmdOf, type CmdType } from '../../protocol/types.ts';
 import { remoteText, type Remote } from './remote.ts';
 
@@ -38,14 +39,13 @@ export async function openSession(remote: Remote, command: Cmd): Promise<CmdSock
     throw new ClientError(E.UNREACHABLE, `cannot reach the builder server at ${where}: ${causeText(e)}`, { cause: e });
   }
   // the first bytes the server sends, to name what answered when it is not the builder protocol
-  let first: Buffer | undefined;
-  sock.socket.once('data', (chunk: Buffer) => (first = chunk.subarray(0, 64)));
+  const first = watchFirstBytes(sock);
   try {
     await sock.sendBatch([{ type: 'client-hello', kind: 'client', version: CLIENT_VERSION }, command]);
     // a server that refuses the hello closes with our command unread, which may reach us as a reset
     const hello = await sock.next().catch((e: unknown) => {
       if (hasCode(e, 'ECONNRESET')) return null;
-      if (e instanceof ProtocolError) throw notBuilder(where, first);
+      if (e instanceof ProtocolError) throw new ClientError(E.NOT_BUILDER, notBuilderText(where, first()));
       throw e;
     });
     if (hello === null) throw new ClientError(E.CONNECTION_LOST, `the server at ${where} closed the connection after the hello (another protocol version?)`);
@@ -55,13 +55,6 @@ export async function openSession(remote: Remote, command: Cmd): Promise<CmdSock
     sock.destroy();
     throw lost(e, where);
   }
-}
-
-/** A peer whose first frame is no builder message: a web server, SSH, ... (named by its first line if readable). */
-function notBuilder(where: string, first: Buffer | undefined): ClientError {
-  const line = first?.toString('latin1').split(/\r?\n/)[0] ?? '';
-  const said = /^[\x20-\x7e]{4,}$/.test(line) ? `it answered ${JSON.stringify(line)}` : 'its answer is not the builder protocol';
-  return new ClientError(E.NOT_BUILDER, `${where} is not a builder server: ${said}`);
 }
 
 function hasCode(e: unknown, code: string): boolean {
