@@ -96,7 +96,8 @@ export class DockerSandbox implements Sandbox {
     try {
       await this.docker.getImage(this.options.image).inspect();
     } catch (err) {
-      throw new SandboxError('ERR_SANDBOX_DOCKER', `image ${this.options.image} is not on the engine: ${(err as Error).message}`);
+      const missing = (err as { statusCode?: number }).statusCode === 404;
+      throw new SandboxError('ERR_SANDBOX_DOCKER', `image ${this.options.image} is not on the engine${missing ? '' : `: ${engineMessage(err)}`} (docker load or docker pull it first)`);
     }
   }
 
@@ -153,7 +154,9 @@ export class DockerSandbox implements Sandbox {
         },
       });
     } catch (err) {
-      return { type: 'failed', message: `docker: cannot create a container from ${this.options.image}: ${(err as Error).message}` };
+      const missing = (err as { statusCode?: number }).statusCode === 404;
+      const why = missing ? 'the image is not on the engine (docker load or docker pull it first)' : engineMessage(err);
+      return { type: 'failed', message: `docker: cannot create a container from ${this.options.image}: ${why}` };
     }
     spec.timer?.mark('create');
     let stopped: { type: 'timeout' } | { type: 'aborted'; reason: string } | undefined;
@@ -289,4 +292,11 @@ function pidAlive(pid: number): boolean {
   } catch (err) {
     return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
+}
+
+/** The engine's own words for a failed call (dockerode prefixes them with its HTTP status and a guess). */
+function engineMessage(err: unknown): string {
+  const e = err as { json?: { message?: unknown }; message?: string };
+  const own = typeof e.json?.message === 'string' ? e.json.message : e.message ?? String(err);
+  return own.trim();
 }
