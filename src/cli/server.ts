@@ -117,6 +117,11 @@ export default async function server(argv: string[]): Promise<number> {
     const { createWebSocketInspector } = await import('@statelyai/inspect');
     inspector = createWebSocketInspector({ url: values.inspect });
   }
+  // installed before the start: a SIGTERM sent as soon as "listening" is logged must stop, not kill, the server
+  let stopRequested!: () => void;
+  const stopped = new Promise<void>((resolve) => (stopRequested = resolve));
+  process.once('SIGTERM', () => stopRequested());
+  process.once('SIGINT', () => stopRequested());
   let server;
   try {
     server = await startServer({
@@ -154,11 +159,7 @@ export default async function server(argv: string[]): Promise<number> {
   if (open.length > 0) {
     bus.log('warn', `${open.join(' and ')} listen beyond loopback with no authentication: whoever reaches them can run commands on the workers; see docs/SECURITY.md`);
   }
-  await new Promise<void>((resolve) => {
-    const stop = () => resolve();
-    process.once('SIGTERM', stop);
-    process.once('SIGINT', stop);
-  });
+  await stopped;
   bus.log('info', 'shutting down');
   await server.close();
   inspector?.stop();
