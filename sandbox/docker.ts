@@ -19,6 +19,7 @@ import { exitCodeWithoutMarker, parseStatusMarker, wrappedArgv, type MarkedOutco
 import { reasonText } from './spawn-runner.ts';
 import { readTar, writeTar } from './tar.ts';
 import type { OnLine, RunOutcome, RunSpec, Sandbox } from './sandbox.ts';
+import { pidAlive } from './pid-alive.ts';
 
 export const LABEL_SANDBOX = 'org.builder.sandbox';
 export const LABEL_HOST = 'org.builder.worker-host';
@@ -283,15 +284,6 @@ function sink(push: (chunk: Buffer) => void): Writable {
 
 function delay(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms).unref());
-}
-
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 /** The engine's own words for a failed call (dockerode prefixes them with its HTTP status and a guess). */

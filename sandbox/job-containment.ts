@@ -14,6 +14,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, writeFileS
 import { join } from 'node:path';
 import { SandboxError } from '../src/errors/sandbox-error.ts';
 import { directArgv, wrappedArgv } from './job-shell.ts';
+import { pidAlive } from './pid-alive.ts';
 
 export type ContainmentKind = 'cgroup' | 'pid-namespace' | 'scan';
 export const CONTAINMENT_KINDS: readonly ContainmentKind[] = ['cgroup', 'pid-namespace', 'scan'];
@@ -212,15 +213,6 @@ function removeStale(own: string): void {
       continue;
     }
     rmdirQuietly(dir);
-  }
-}
-
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 
