@@ -1,7 +1,6 @@
 // builder-web's `POST /job/:job/platform/:platform/upload?binary_name=NAME`: a manually built
 // binary becomes a successful build of the job (bin/NAME, default `<job>.bin`), with the script
 // "# This artifact was manually built".
-import type { IncomingMessage } from 'node:http';
 import { randomUuid } from '../protocol/uuid.ts';
 import type { Exec } from '../protocol/types.ts';
 import { webErrors } from '../errors/web-error.ts';
@@ -15,18 +14,8 @@ export function binaryName(job: string, param: string | null): string {
   return name;
 }
 
-export async function readLimited(req: IncomingMessage, limit: number): Promise<Uint8Array> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > limit) throw webErrors.tooLarge(limit);
-    chunks.push(chunk);
-  }
-  return new Uint8Array(Buffer.concat(chunks));
-}
-
-export function manualBuild(job: string, platform: string, name: string, data: Uint8Array, now: Date): Exec {
+/** The build a manual upload makes; its one file's bytes are the spooled body (prepareSingleFile), not held here. */
+export function manualBuild(job: string, platform: string, name: string, now: Date): Exec {
   return {
     job: { type: 'script', name: job, script: MANUAL_SCRIPT, platform },
     uuid: randomUuid(),
@@ -34,6 +23,6 @@ export function manualBuild(job: string, platform: string, name: string, data: U
     started: now,
     finished: now,
     result: { type: 'exited', code: 0 },
-    files: [{ path: `bin/${name}`, data }],
+    files: [{ path: `bin/${name}`, data: new Uint8Array(0) }],
   };
 }

@@ -304,7 +304,7 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
     let spool: string | undefined;
     try {
       spool = await spoolUpload(c.req, join(opts.dataDir, '_tmp'), limit);
-      const shell = manualBuild(job, platform, name, new Uint8Array(0), new Date(clock.now()));
+      const shell = manualBuild(job, platform, name, new Date(clock.now()));
       await recordBuild(await prepareSingleFile(spool, shell, shell.files[0]!.path), {
         root: opts.root,
         dataDir: opts.dataDir,
