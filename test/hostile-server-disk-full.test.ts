@@ -10,22 +10,14 @@ import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { mkdir, open, rm, writeFile } from 'node:fs/promises';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { test } from 'node:test';
 import type { Cmd } from '../src/protocol/types.ts';
 import { uuidToString } from '../src/protocol/uuid.ts';
 import { TestClock } from '../src/scheduler/clock.ts';
 import { clientCall, enc, outcome, startFixture, tempDir, workerRequest, type Fixture } from './helpers/server-fixture.ts';
-
-function mountSmall(dir: string): string | undefined {
-  try {
-    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=3m', 'tmpfs', dir], { stdio: 'pipe' });
-    return undefined;
-  } catch (e) {
-    return `cannot mount a 3 MiB tmpfs (needs root): ${String((e as { stderr?: Buffer }).stderr ?? e).trim()}`;
-  }
-}
+import { fillUp, mountSmall } from './helpers/small-disk.ts';
 
 async function infoNames(port: number): Promise<string[]> {
   const r = (await clientCall(port, { type: 'info' }))[0] as Extract<Cmd, { type: 'info-reply' }>;
@@ -87,25 +79,6 @@ test('3,000 schedules on a 3 MiB disk: memory, store and replies agree; space ba
   }
 });
 
-/** Fills the file system holding `file` to the last block (the file is the filler). */
-async function fillUp(file: string): Promise<void> {
-  const fh = await open(file, 'w');
-  try {
-    for (const size of [256 * 1024, 4096, 512]) {
-      const chunk = Buffer.alloc(size, 1);
-      for (;;) {
-        try {
-          await fh.write(chunk);
-        } catch {
-          break;
-        }
-      }
-    }
-  } finally {
-    await fh.close().catch(() => {});
-  }
-}
-
 /**
  * Fills the disk under a server's store so that it takes no change at all: a reader holds a snapshot (as
  * `builder inspect` beside the server may), so the store cannot reuse the pages it frees, and the smallest
@@ -151,6 +124,19 @@ async function runOnce(fx: Fixture, platform: string, result: Extract<Cmd, { typ
   await w.sock.send({ type: 'output', uuid: js.uuid, line: enc('building') });
   await w.sock.send({ type: 'job-finished', uuid: js.uuid, result, files: [{ path: 'bin/x', data: enc('binary') }] });
   return { uuid: uuidToString(js.uuid), sock: w.sock };
+}
+
+/** Runs end-job on a worker and fills the store before its end comes: the end cannot be saved and the run is queued again. */
+async function endNotSaved(fx: Fixture, mnt: string): Promise<{ uuid: string; reader: { done(): void } }> {
+  assert.equal((await outcome(fx.port, { type: 'schedule', period: 'daily', job: { type: 'script', name: 'end-job', script: 'true', platform: 'p' } })).type, 'success');
+  const w = await workerRequest(fx.port, 'p');
+  const js = await w.job();
+  await until('the run to start', () => memoryOf(fx, 'end-job').runs[0]?.state === 'running');
+  const reader = await fillStore(fx, mnt);
+  await w.sock.send({ type: 'job-finished', uuid: js.uuid, result: { type: 'exited', code: 0 }, files: [] });
+  await until('the run queued again', () => memoryOf(fx, 'end-job').queues.some((q) => q.jobs.length > 0));
+  w.sock.destroy();
+  return { uuid: uuidToString(js.uuid), reader };
 }
 
 test('a result file on a full disk: the run is recorded as failed because the disk is full', async (t) => {
@@ -199,15 +185,7 @@ test("a run's end that cannot be saved: the run is queued again as the store has
   process.on('unhandledRejection', onUnhandled);
   const fx = await startFixture({ dir: path.join(mnt, 'data') });
   try {
-    assert.equal((await outcome(fx.port, { type: 'schedule', period: 'daily', job: { type: 'script', name: 'end-job', script: 'true', platform: 'p' } })).type, 'success');
-    const w = await workerRequest(fx.port, 'p');
-    const js = await w.job();
-    const uuid = uuidToString(js.uuid);
-    await until('the run to start', () => memoryOf(fx, 'end-job').runs[0]?.state === 'running');
-    const reader = await fillStore(fx, mnt);
-    await w.sock.send({ type: 'job-finished', uuid: js.uuid, result: { type: 'exited', code: 0 }, files: [] });
-    await until('the run queued again', () => memoryOf(fx, 'end-job').queues.some((q) => q.jobs.length > 0));
-    w.sock.destroy();
+    const { uuid, reader } = await endNotSaved(fx, mnt);
     const held = memoryOf(fx, 'end-job');
     assert.deepEqual(held, { queues: [{ platform: 'p', jobs: ['end-job'] }], runs: [{ uuid, state: 'waiting' }], history: [] }, 'memory: queued again, same run, no history');
     assert.deepEqual(fx.server.supervisor.history('end-job'), [], 'the store has no history entry either');
@@ -245,15 +223,7 @@ test("a run's end that cannot be saved without a restart: space back, the queued
   if (skip) return t.skip(skip);
   const fx = await startFixture({ dir: path.join(mnt, 'data') });
   try {
-    assert.equal((await outcome(fx.port, { type: 'schedule', period: 'daily', job: { type: 'script', name: 'end-job', script: 'true', platform: 'p' } })).type, 'success');
-    const w = await workerRequest(fx.port, 'p');
-    const js = await w.job();
-    const uuid = uuidToString(js.uuid);
-    await until('the run to start', () => memoryOf(fx, 'end-job').runs[0]?.state === 'running');
-    const reader = await fillStore(fx, mnt);
-    await w.sock.send({ type: 'job-finished', uuid: js.uuid, result: { type: 'exited', code: 0 }, files: [] });
-    await until('the run queued again', () => memoryOf(fx, 'end-job').queues.some((q) => q.jobs.length > 0));
-    w.sock.destroy();
+    const { uuid, reader } = await endNotSaved(fx, mnt);
     reader.done();
     await rm(path.join(mnt, 'filler'));
     const again = await runOnce(fx, 'p', { type: 'exited', code: 0 });

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdir, mkdtemp, open, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -16,41 +16,14 @@ import { openLmdbStore, type LmdbStore } from '../src/store/lmdb-store.ts';
 import { UserStore } from '../src/web/users.ts';
 import { startWebServer, type WebServer } from '../src/web/web-server.ts';
 import { basic, http, makeExec } from './helpers/web-fixtures.ts';
+import { fillUp, mountSmall } from './helpers/small-disk.ts';
 
 const admin = basic('admin', 'secret');
 const ONE_LINE = /^disk full: the upload was not stored \([^\n]*\); free space under the data directory and retry\n$/;
 
-function mountSmall(dir: string): string | undefined {
-  try {
-    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=3m', 'tmpfs', dir], { stdio: 'pipe' });
-    return undefined;
-  } catch (e) {
-    return `cannot mount a 3 MiB tmpfs (needs root): ${String((e as { stderr?: Buffer }).stderr ?? e).trim()}`;
-  }
-}
-
 // Lazily: under tsx, the hashing threads' esbuild helper process is spawned after the store opened
 // and inherits its file descriptor (a test-only holder; the bundle has no such process).
 const umount = (dir: string[]) => execFileSync('umount', ['-l', ...dir]);
-
-/** Fills the file system holding `file` to the last block. */
-async function fillUp(file: string): Promise<void> {
-  const fh = await open(file, 'w');
-  try {
-    for (const size of [256 * 1024, 4096, 512]) {
-      const chunk = Buffer.alloc(size, 1);
-      for (;;) {
-        try {
-          await fh.write(chunk);
-        } catch {
-          break;
-        }
-      }
-    }
-  } finally {
-    await fh.close().catch(() => {});
-  }
-}
 
 /** Every file under dir (relative paths, sorted); [] when dir does not exist. */
 async function listing(dir: string): Promise<string[]> {
