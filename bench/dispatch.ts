@@ -8,7 +8,7 @@
 import { fork, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import net from 'node:net';
 import { fileURLToPath } from 'node:url';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -92,9 +92,42 @@ function cpuOf(pid: number | undefined): { self: number; children: number } {
   }
 }
 
+/** Live processes under `root` (the job launcher and whatever runs now), by walking /proc's parent links. */
+function descendants(root: number | undefined): number[] {
+  if (root === undefined) return [];
+  const parent = new Map<number, number[]>();
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const stat = readFileSync(`/proc/${name}/stat`, 'latin1');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      const list = parent.get(ppid) ?? [];
+      list.push(Number(name));
+      parent.set(ppid, list);
+    } catch {
+      // gone
+    }
+  }
+  const out: number[] = [];
+  const walk = (pid: number) => {
+    for (const c of parent.get(pid) ?? []) {
+      out.push(c);
+      walk(c);
+    }
+  };
+  walk(root);
+  return out;
+}
+
+/**
+ * The job processes' CPU: the workers' reaped children, plus the job launcher (job-launcher.ts) and the children it
+ * reaped, which the worker's own counters do not see while the launcher lives.
+ */
 function cpuTotals(workers: ChildProcess[], server: ChildProcess): { workers: number; jobs: number; server: number } {
   const w = workers.map((c) => cpuOf(c.pid));
-  return { workers: w.reduce((a, c) => a + c.self, 0), jobs: w.reduce((a, c) => a + c.children, 0), server: cpuOf(server.pid).self };
+  const below = workers.flatMap((c) => descendants(c.pid)).map((pid) => cpuOf(pid));
+  const belowCpu = below.reduce((a, c) => a + (Number.isNaN(c.self) ? 0 : c.self + c.children), 0);
+  return { workers: w.reduce((a, c) => a + c.self, 0), jobs: w.reduce((a, c) => a + c.children, 0) + belowCpu, server: cpuOf(server.pid).self };
 }
 
 /** n queued jobs, `workers` looping workers; jobs/s from the first job's end to the last one's (worker start-up excluded). */

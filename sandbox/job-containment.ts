@@ -26,6 +26,8 @@ export interface JobHold {
   /** The same, but its first process (already in the hold) waits for a line "go" on its stdin before it runs the
    * script with stdin from /dev/null: started before the job is known (prestart); absent where not offered. */
   gatedArgv?: string[];
+  /** The cgroup.procs file a job's first process writes its pid into, to join the hold (the launcher's way in). */
+  procsFile?: string;
   /** Kills every process of the job still alive (leader: the spawned process, leading its group); false when the
    * kernel cannot tell who they are and the caller must scan for them. */
   killAll(leader: number): boolean;
@@ -91,6 +93,7 @@ class CgroupContainment implements Containment {
     return {
       argv,
       gatedArgv: [...prefix, sh[0]!, sh[1]!, gate, sh[0]!, procs],
+      procsFile: procs,
       directChild: true,
       killAll(leader) {
         signalGroup(leader);

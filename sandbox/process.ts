@@ -3,6 +3,9 @@
 // the network: without `network` the job runs in a network namespace without one, the worker's own (job-network.ts,
 // entered with `nsenter --net`) or a fresh one (`unshare --net`); both exec, as does the sh that starts the script:
 // the script itself is our direct child, and Node's exit code or signal is its own.
+// Where the worker may share one namespace and holds jobs by cgroup, the jobs are forked by a small launcher process
+// that lives in that namespace (job-launcher.ts) rather than by the worker: a fork of the worker's Node process and
+// nsenter were most of a short job's CPU.
 // The tree is held by a cgroup, a PID namespace or a /proc scan (job-containment.ts), the strongest available. Limits
 // are refused rather than silently ignored. For trusted jobs, development, the baseline, and inside a FreeBSD
 // jail (where the jail isolates, and the worker runs with --network).
@@ -11,9 +14,9 @@ import { SandboxError } from '../src/errors/sandbox-error.ts';
 import { chooseContainment, type Containment, type ContainmentKind, type JobHold } from './job-containment.ts';
 import { baseEnvironment } from './job-environment.ts';
 import { mayShareNetNamespace, SharedNetNamespace } from './job-network.ts';
-import type { ChildProcess } from 'node:child_process';
+import { JobLauncher, type LaunchedJob } from './job-launcher.ts';
 import { killTree } from './process-tree.ts';
-import { probe, reasonText, runSpawned, spawnGated } from './spawn-runner.ts';
+import { probe, reasonText, runSpawned, spawnGated, type ChildLike } from './spawn-runner.ts';
 import type { OnLine, PrestartSpec, RunOutcome, RunSpec, Sandbox } from './sandbox.ts';
 
 export interface ProcessSandboxOptions {
@@ -23,11 +26,16 @@ export interface ProcessSandboxOptions {
   containment?: ContainmentKind;
   /** false: a fresh network namespace per job even where the worker's own could be shared (job-network.ts). */
   sharedNetNamespace?: boolean;
+  /** false: the worker spawns each job itself even where the launcher could (job-launcher.ts). */
+  launcher?: boolean;
 }
 
 export class ProcessSandbox implements Sandbox {
   readonly name = 'process' as const;
   private readonly net = new SharedNetNamespace();
+  private readonly launcher = new JobLauncher();
+  /** undefined until tried; false when the launcher is not used here. */
+  private launcherUsable: Promise<boolean> | undefined;
   /** prestart()ed first processes by job directory. */
   private readonly started = new Map<string, Promise<Started | undefined>>();
   /** undefined until tried; false when the shared namespace is not used here. */
@@ -51,7 +59,7 @@ export class ProcessSandbox implements Sandbox {
     }
     if (!jobs.network) {
       await probe([...unshareNet(), 'true'], 'the process sandbox cannot take the network away from jobs here (pass --network, or use bwrap or docker)');
-      await this.sharedNet();
+      if (!(await this.launcherReady())) await this.sharedNet();
     }
   }
 
@@ -73,6 +81,36 @@ export class ProcessSandbox implements Sandbox {
     return this.netShared;
   }
 
+  /**
+   * Whether jobs without network are forked by the launcher (started, or restarted if it died): decided once, where
+   * one namespace may be shared and the hold is a cgroup the launched process can join by itself.
+   */
+  private async launcherReady(): Promise<boolean> {
+    const kind = this.containment.kind;
+    if (this.options.launcher === false || this.options.sharedNetNamespace === false || kind !== 'cgroup' || !mayShareNetNamespace(kind)) return false;
+    this.launcherUsable ??= this.launcher.start();
+    if (!(await this.launcherUsable)) return false;
+    return this.launcher.running() || this.launcher.start();
+  }
+
+  /** The job's first process forked by the launcher, in its hold and waiting for its go; undefined where not used. */
+  private async launch(spec: PrestartSpec): Promise<Started | undefined> {
+    if (spec.network || !(await this.launcherReady())) return undefined;
+    const hold = this.containment.hold(spec.script, []);
+    if (hold.procsFile === undefined) {
+      await hold.release();
+      return undefined;
+    }
+    const job = this.launcher.launch({ procs: hold.procsFile, dir: spec.dir, script: spec.script, env: this.environment(spec) });
+    try {
+      await job.started;
+    } catch {
+      await hold.release();
+      return undefined;
+    }
+    return { child: job, go: () => job.go(), hold, key: startKey(spec), launched: job };
+  }
+
   /** What runs the job without network: nsenter into the worker's namespace (restarted if its holder died), else unshare. */
   private async netPrefix(): Promise<string[]> {
     if (!(await this.sharedNet())) return unshareNet();
@@ -88,6 +126,8 @@ export class ProcessSandbox implements Sandbox {
   prestart(spec: PrestartSpec): void {
     if (this.started.has(spec.dir) || hasLimits(spec.limits)) return;
     const started = (async (): Promise<Started | undefined> => {
+      const launched = await this.launch(spec);
+      if (launched) return launched;
       const prefix = spec.network ? [] : await this.netPrefix();
       const hold = this.containment.hold(spec.script, prefix);
       if (!hold.gatedArgv) {
@@ -95,7 +135,7 @@ export class ProcessSandbox implements Sandbox {
         return undefined;
       }
       const child = spawnGated(hold.gatedArgv, spec.dir, this.environment(spec));
-      return { child, hold, key: startKey(spec) };
+      return { child, go: () => child.stdin!.end('go\n'), hold, key: startKey(spec) };
     })().catch(() => undefined);
     this.started.set(spec.dir, started);
   }
@@ -111,6 +151,8 @@ export class ProcessSandbox implements Sandbox {
   async cleanup(): Promise<void> {
     await Promise.all([...this.started.keys()].map((dir) => this.cancelPrestart(dir)));
     this.net.stop();
+    this.launcher.stop();
+    this.launcherUsable = undefined;
   }
 
   private environment(spec: PrestartSpec): NodeJS.ProcessEnv {
@@ -129,6 +171,11 @@ export class ProcessSandbox implements Sandbox {
       await endStarted(started);
       started = undefined;
     }
+    if (signal.aborted) {
+      if (started) await endStarted(started);
+      return { type: 'aborted', reason: reasonText(signal.reason) };
+    }
+    started ??= await this.launch(spec);
     const prefix = started || spec.network ? [] : await this.netPrefix();
     if (signal.aborted) {
       if (started) await endStarted(started);
@@ -136,7 +183,7 @@ export class ProcessSandbox implements Sandbox {
     }
     const hold = started?.hold ?? this.containment.hold(spec.script, prefix);
     return runSpawned(
-      { argv: hold.argv, cwd: spec.dir, env: this.environment(spec), directChild: hold.directChild, hold, onEnded: spec.onEnded, started: started?.child },
+      { argv: hold.argv, cwd: spec.dir, env: this.environment(spec), directChild: hold.directChild, hold, onEnded: spec.onEnded, started },
       spec.timeoutMs,
       onLine,
       signal,
@@ -147,8 +194,12 @@ export class ProcessSandbox implements Sandbox {
 }
 
 interface Started {
-  child: ChildProcess;
+  child: ChildLike;
+  /** Lets it run the script: "go" on its stdin, or the launched job's console opened. */
+  go(): void;
   hold: JobHold;
+  /** Set when the launcher forked it. */
+  launched?: LaunchedJob;
   /** What it was started for besides the directory: it runs only a job with the same network and environment. */
   key: string;
 }
@@ -169,6 +220,7 @@ async function endStarted(s: Started): Promise<void> {
   const pid = s.child.pid;
   if (pid !== undefined && !s.hold.killAll(pid)) killTree(pid, new Set());
   if (pid !== undefined && s.child.exitCode === null && s.child.signalCode === null) await new Promise((resolve) => s.child.once('exit', resolve));
+  s.launched?.discard();
   await s.hold.release();
 }
 

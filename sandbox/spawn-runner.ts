@@ -2,6 +2,8 @@
 // process group, console from stdout as lines, the status marker (job-shell.ts) and any runner message from stderr,
 // the whole tree killed on timeout, on abort and once the job's shell has exited (nothing outlives a job).
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
+import type { EventEmitter } from 'node:events';
+import type { Readable, Writable } from 'node:stream';
 import { SandboxError } from '../src/errors/sandbox-error.ts';
 import { constants } from 'node:os';
 import { systemClock, type Clock } from '../src/scheduler/clock.ts';
@@ -21,8 +23,18 @@ export interface SpawnPlan {
   hold?: Pick<JobHold, 'killAll' | 'release'>;
   /** Told once the spawned process has exited. */
   onEnded?: () => void;
-  /** Already spawned from the hold's gatedArgv (prestart): let go instead of spawning. */
-  started?: ChildProcess;
+  /** Started ahead (prestart, or the job launcher): `go` lets it run instead of spawning. */
+  started?: { child: ChildLike; go(): void };
+}
+
+/** What runSpawned needs of the job's first process: a ChildProcess, or a job of the launcher (job-launcher.ts). */
+export interface ChildLike extends EventEmitter {
+  readonly pid?: number;
+  readonly exitCode: number | null;
+  readonly signalCode: NodeJS.Signals | null;
+  readonly stdin: Writable | null;
+  readonly stdout: Readable | null;
+  readonly stderr: Readable | null;
 }
 
 /** Spawns a plan's gated argv ahead of its job (it waits for "go" on its stdin; see JobHold.gatedArgv). */
@@ -53,15 +65,15 @@ export function runSpawned(
   if (signal.aborted) return Promise.resolve({ type: 'aborted', reason: reasonText(signal.reason) });
 
   return new Promise<RunOutcome>((resolve) => {
-    const child =
-      plan.started ??
+    const child: ChildLike =
+      plan.started?.child ??
       spawn(plan.argv[0]!, plan.argv.slice(1), {
         cwd: plan.cwd,
         env: plan.env,
         detached: true,
         stdio: ['ignore', 'pipe', 'pipe'],
       });
-    plan.started?.stdin!.end('go\n');
+    plan.started?.go();
     const leader = child.pid;
     timer?.mark('spawn');
     const pipeIds = leader === undefined || plan.hold ? new Set<string>() : pipeIdsOf(leader);

@@ -1,4 +1,4 @@
-import { test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -15,6 +15,53 @@ const options = {
 };
 
 conformance(options);
+
+// Where the launcher runs jobs (as root, with cgroups), the worker's own spawning stays the way without perl.
+describe('jobs spawned by the worker itself (no launcher)', () => {
+  conformance({ ...options, make: (clock) => new ProcessSandbox({ clock, launcher: false }) });
+});
+
+const launcherHere = process.getuid?.() === 0 && new ProcessSandbox().containment.kind === 'cgroup';
+
+test('jobs without network are forked by the launcher, in one namespace of the worker that is not the host\'s', { skip: !launcherHere && 'the launcher runs as root with cgroups only' }, async () => {
+  const sandbox = new ProcessSandbox();
+  try {
+    const seen: string[][] = [];
+    for (let i = 0; i < 2; i++) {
+      const dir = (await import('./sandbox-conformance.ts')).jobDir();
+      (await import('node:fs')).writeFileSync(`${dir}/script.sh`, 'cat /proc/$PPID/comm\nreadlink /proc/self/ns/net\n', { mode: 0o500 });
+      const lines: string[] = [];
+      const outcome = await sandbox.run({ dir, script: 'script.sh', timeoutMs: 10_000, network: false }, (l) => lines.push(Buffer.from(l).toString()), new AbortController().signal);
+      assert.deepEqual(outcome, { type: 'exited', code: 0 });
+      seen.push(lines);
+    }
+    assert.equal(seen[0]![0], 'perl');
+    assert.notEqual(seen[0]![1], (await import('node:fs')).readlinkSync('/proc/self/ns/net'));
+    assert.equal(seen[1]![1], seen[0]![1]);
+  } finally {
+    await sandbox.cleanup();
+  }
+});
+
+test('a launcher killed mid-job fails that job, kills its tree, and the next job gets a new launcher', { skip: !launcherHere && 'the launcher runs as root with cgroups only' }, async () => {
+  const sandbox = new ProcessSandbox();
+  const { jobDir, sleepersGone } = await import('./sandbox-conformance.ts');
+  const fs = await import('node:fs');
+  try {
+    const n = 600_000 + Math.floor(Math.random() * 99_999);
+    const dir = jobDir();
+    fs.writeFileSync(`${dir}/script.sh`, `echo $PPID\nsleep ${n}\n`, { mode: 0o500 });
+    const outcome = await sandbox.run({ dir, script: 'script.sh', timeoutMs: 60_000, network: false }, (l) => process.kill(Number(Buffer.from(l).toString()), 'SIGKILL'), new AbortController().signal);
+    assert.equal(outcome.type, 'failed');
+    assert.match((outcome as { message: string }).message, /launcher ended/);
+    assert.deepEqual(await sleepersGone(n), []);
+    const again = await runScript({ ...options, make: () => sandbox }, 'cat /proc/$PPID/comm\n');
+    assert.deepEqual(again.outcome, { type: 'exited', code: 0 });
+    assert.deepEqual(again.lines, ['perl']);
+  } finally {
+    await sandbox.cleanup();
+  }
+});
 
 test('check() passes here, with and without network for the jobs', async () => {
   await new ProcessSandbox().check();
