@@ -131,6 +131,19 @@ export class LaunchedJob extends EventEmitter {
     }
   }
 
+  /**
+   * SIGKILL to the job's first process itself: its group (killAll) may not exist yet when the kill comes right after
+   * the fork, before the process's setsid, and nor may its place in the cgroup. Not yet reaped: its pid is its own.
+   */
+  kill(): void {
+    if (this.pid === undefined || this.exitCode !== null || this.signalCode !== null) return;
+    try {
+      process.kill(this.pid, 'SIGKILL');
+    } catch {
+      // gone already
+    }
+  }
+
   /** Removes the console's FIFO if the job never opened it (a prestarted job ended without its go). */
   discard(): void {
     rmSync(this.fifo, { force: true });
@@ -210,6 +223,8 @@ export class JobLauncher {
   }
 
   stop(): void {
+    // the launcher's own clean-up runs only when its stdin closes: its jobs are killed here
+    for (const job of this.jobs.values()) job.kill();
     this.process?.kill('SIGKILL');
     this.process = undefined;
     if (this.fifoDir) rmSync(this.fifoDir, { recursive: true, force: true });

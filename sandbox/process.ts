@@ -219,7 +219,13 @@ async function endStarted(s: Started): Promise<void> {
   s.child.stderr?.destroy();
   const pid = s.child.pid;
   if (pid !== undefined && !s.hold.killAll(pid)) killTree(pid, new Set());
-  if (pid !== undefined && s.child.exitCode === null && s.child.signalCode === null) await new Promise((resolve) => s.child.once('exit', resolve));
+  s.launched?.kill();
+  if (pid !== undefined && s.child.exitCode === null && s.child.signalCode === null)
+    await new Promise((resolve) => {
+      s.child.once('exit', resolve);
+      // a launched job whose launcher ended
+      s.child.once('error', resolve);
+    });
   s.launched?.discard();
   await s.hold.release();
 }
