@@ -47,7 +47,8 @@ export class ProcessSandbox implements Sandbox {
   }
 
   describe(): string {
-    return `process sandbox; job trees held by ${this.containment.description}`;
+    const launched = this.launcher.running() ? '; jobs without network forked by a launcher in a network namespace that has only a loopback' : '';
+    return `process sandbox; job trees held by ${this.containment.description}${launched}`;
   }
 
   async check(jobs: { network?: boolean } = {}): Promise<void> {

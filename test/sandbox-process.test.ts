@@ -121,3 +121,18 @@ test('a prestarted process not used is ended with its hold, and its directory re
     await sandbox.cleanup();
   }
 });
+
+test('the next job uses the same cgroup again, once nothing of the last job is left in it', { skip: !launcherHere && 'cgroup containment as root only' }, async () => {
+  const sandbox = new ProcessSandbox();
+  const { sleepersGone } = await import('./sandbox-conformance.ts');
+  try {
+    const n = 600_000 + Math.floor(Math.random() * 99_999);
+    const first = await runScript({ ...options, make: () => sandbox }, `sleep ${n} &\nsed -n 's/^0:://p' /proc/self/cgroup\n`);
+    const second = await runScript({ ...options, make: () => sandbox }, `sed -n 's/^0:://p' /proc/self/cgroup\n`);
+    assert.deepEqual(await sleepersGone(n), []);
+    assert.match(first.lines[0]!, /\/job-[0-9a-f]+$/);
+    assert.equal(second.lines[0], first.lines[0]);
+  } finally {
+    await sandbox.cleanup();
+  }
+});
