@@ -14,7 +14,7 @@
 //
 // Protocol (lines): worker → launcher `run ID PROCS DIR FIFO SCRIPT ENV` (each field "x" + hex; ENV is
 // NAME=VALUE\0...); launcher → worker `ready`, `pid ID PID`, `end ID WAITSTATUS`, `fail ID MESSAGE-HEX`.
-// When its stdin closes (the worker is gone) it kills what it started and exits.
+// When its stdin closes (the worker is gone, even by SIGKILL) it kills what it started, whole cgroups included, and exits.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import { constants as fsConstants, mkdtempSync, openSync, readlinkSync, rmSync } from 'node:fs';
@@ -28,7 +28,7 @@ use strict; use warnings; use POSIX (); use Fcntl qw(O_WRONLY O_NONBLOCK F_SETFL
 pipe(my $wr, my $ww) or die "pipe: $!";
 fcntl($_, F_SETFL, O_NONBLOCK) for $wr, $ww;
 $SIG{CHLD} = sub { syswrite($ww, 'x') };
-my (%job, $buf);
+my (%job, %cg, $buf);
 $buf = '';
 sub say_ { my $s = shift; my $o = 0; while ($o < length $s) { my $n = syswrite(STDOUT, $s, length($s) - $o, $o); if (!defined $n) { next if $!{EINTR}; exit 1 } $o += $n } }
 sub unhex { my $f = shift; return pack('H*', substr($f, 1)) }
@@ -58,6 +58,15 @@ sub child {
   print STDERR "/bin/sh: 1: exec: ./$script: " . ($enoent ? 'not found' : "$!") . "\n";
   POSIX::_exit($enoent ? 127 : 126);
 }
+sub kill_all {
+  for my $pid (keys %job) {
+    kill 'KILL', -$pid, $pid;
+    my $procs = $cg{$pid};
+    next unless length $procs;
+    (my $kill = $procs) =~ s{cgroup\.procs$}{cgroup.kill};
+    if (open(my $k, '>', $kill)) { syswrite($k, "1"); close($k) }
+  }
+}
 sub command {
   my ($cmd, $id, @f) = split / /, shift;
   return unless defined $cmd && $cmd eq 'run' && @f == 5;
@@ -67,12 +76,14 @@ sub command {
   if (!defined $pid) { my $e = "$!"; unlink $fifo; say_("fail $id " . unpack('H*', "cannot fork: $e") . "\n"); return }
   child($procs, $dir, $fifo, $script, $env) if $pid == 0;
   $job{$pid} = $id;
+  $cg{$pid} = $procs;
   say_("pid $id $pid\n");
 }
 say_("ready\n");
 while (1) {
   while ((my $pid = waitpid(-1, POSIX::WNOHANG())) > 0) {
     my $id = delete $job{$pid};
+    delete $cg{$pid};
     say_("end $id $?\n") if defined $id;
   }
   my $rin = '';
@@ -84,7 +95,7 @@ while (1) {
   next unless vec($rout, fileno(STDIN), 1);
   my $r = sysread(STDIN, $buf, 65536, length $buf);
   if (!defined $r) { next if $!{EINTR} || $!{EAGAIN} }
-  if (!$r) { kill 'KILL', map { -$_ } keys %job; exit 0 }
+  if (!$r) { kill_all(); exit 0 }
   command($1) while $buf =~ s/^([^\n]*)\n//;
 }
 `;

@@ -136,3 +136,27 @@ test('the next job uses the same cgroup again, once nothing of the last job is l
     await sandbox.cleanup();
   }
 });
+
+test('a worker killed with SIGKILL mid-job: its launcher kills the whole job, a process that left the session too', { skip: !launcherHere && 'the launcher runs as root with cgroups only' }, async () => {
+  const { spawn } = await import('node:child_process');
+  const { jobDir, sleepersGone, sleepers } = await import('./sandbox-conformance.ts');
+  const fs = await import('node:fs');
+  const n = 600_000 + Math.floor(Math.random() * 99_999);
+  const dir = jobDir();
+  fs.writeFileSync(`${dir}/script.sh`, `setsid sleep ${n} &\necho started\nsleep ${n}\n`, { mode: 0o500 });
+  const worker = `
+    import { ProcessSandbox } from ${JSON.stringify(new URL('../sandbox/process.ts', import.meta.url).href)};
+    const s = new ProcessSandbox();
+    void s.run({ dir: ${JSON.stringify(dir)}, script: 'script.sh', timeoutMs: 600000, network: false }, (l) => {
+      if (Buffer.from(l).toString() === 'started') process.kill(process.pid, 'SIGKILL');
+    }, new AbortController().signal);`;
+  const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', worker], { stdio: 'ignore' });
+  const signal = await new Promise((r) => child.once('exit', (_code, sig) => r(sig)));
+  assert.equal(signal, 'SIGKILL');
+  try {
+    assert.deepEqual(await sleepersGone(n), []);
+  } finally {
+    for (const pid of sleepers(n)) process.kill(pid, 'SIGKILL');
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
