@@ -12,7 +12,7 @@ import { dispatch, findQueue, queueBack, queueFront } from './platform-queues.ts
 import { resultPath, writeDurably } from './result-file.ts';
 import { storedResult } from './stored-result.ts';
 import { watchRun } from './run-assignment.ts';
-import { isEmpty, qkey, type Run, type SupervisorCore } from './supervisor-core.ts';
+import { isEmpty, qkey, type JobRunActor, type Run, type SupervisorCore } from './supervisor-core.ts';
 import { workerFinished } from './worker-events.ts';
 
 export async function timedOut(core: SupervisorCore, run: Run): Promise<void> {
@@ -61,8 +61,8 @@ export async function complete(core: SupervisorCore, run: Run, result: Result, f
   const now = core.now();
   if (run.timer) core.clock.clearTimeout(run.timer);
   run.timer = undefined;
-  // the run as the store has it, to put it back if its end cannot be saved
-  const before = run.actor.getPersistedSnapshot();
+  // the run as the store has it, to put it back if its end cannot be saved (persisted only then)
+  const before = run.actor.getSnapshot();
   const kept = storedResult(result);
   const text = resultText(kept);
   if (how === 'FINISH') run.actor.send({ type: 'FINISH', at: now, result: text });
@@ -175,13 +175,13 @@ function queueBackOnly(core: SupervisorCore, platform: string, job: Job, change:
  * A run's end could not be saved: the store still has it with its worker (a restart would queue it
  * again at the front, same uuid), so memory does the same now. Its result file, which nothing refers to, goes.
  */
-async function endNotSaved(core: SupervisorCore, run: Run, before: unknown, e: unknown, file: string | undefined): Promise<void> {
+async function endNotSaved(core: SupervisorCore, run: Run, before: ReturnType<JobRunActor['getSnapshot']>, e: unknown, file: string | undefined): Promise<void> {
   const full = diskFullError(e, core.opts.dir, "the run's end was not saved");
   const why = full ? full.message : `the run's end was not saved: ${String(e)}`;
   core.bus.log('error', `${why}; the job is queued again`, { uuid: run.uuid, name: run.queued.name });
   if (file) await rm(file, { force: true }).catch(() => undefined);
   run.actor.stop();
-  run.actor = createActor(jobRunMachine, { snapshot: before, inspect: core.opts.inspect } as any);
+  run.actor = createActor(jobRunMachine, { snapshot: jobRunMachine.getPersistedSnapshot(before), inspect: core.opts.inspect } as any);
   run.actor.start();
   watchRun(core, run);
   requeue(core, run, why);

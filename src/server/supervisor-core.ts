@@ -200,8 +200,12 @@ export class SupervisorCore {
     }, DEFERRED_MS);
   }
 
-  /** The deferred snapshots taken out, ahead of change's own (a new object; change is not modified). */
+  /**
+   * The deferred snapshots taken out, ahead of change's own (a new object; change is not modified). The snapshot of
+   * an actor that change deletes is not taken: in the same transaction, it would be written only to be deleted.
+   */
   private withDeferred(change: Change): Change {
+    for (const a of change.deleteActor ?? []) this.deferred.delete(`${a.kind}:${a.id}`);
     const merged = this.takeDeferred();
     return {
       ...change,
