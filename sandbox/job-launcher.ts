@@ -89,7 +89,9 @@ while (1) {
   my $rin = '';
   vec($rin, fileno(STDIN), 1) = 1;
   vec($rin, fileno($wr), 1) = 1;
-  my $n = select(my $rout = $rin, undef, undef, undef);
+  # Perl runs the SIGCHLD handler between ops, not inside the signal: one that lands just before select blocks writes
+  # its byte only after select returns. The timeout bounds that wait (the handler's byte is the usual wake-up).
+  my $n = select(my $rout = $rin, undef, undef, 0.1);
   next if $n <= 0;
   if (vec($rout, fileno($wr), 1)) { 1 while sysread($wr, my $x, 64) }
   next unless vec($rout, fileno(STDIN), 1);
@@ -128,6 +130,8 @@ export class LaunchedJob extends EventEmitter {
     super();
     this.started = new Promise<void>((resolve, reject) => (this.settleStart = { resolve, reject }));
     this.started.catch(() => undefined);
+    // as for a ChildProcess, 'error' is for whoever runs the job; a prestarted one nobody listens to yet must not throw
+    this.on('error', () => undefined);
   }
 
   /** Opens the console's reading end: the job, waiting to open its writing end, goes on to its script. */
@@ -198,10 +202,10 @@ function havePerl(): boolean {
 export class JobLauncher {
   private process: ChildProcess | undefined;
   private starting: Promise<boolean> | undefined;
-  private readonly jobs = new Map<string, LaunchedJob>();
+  /** The jobs of the current launcher process (each process has its own map: a dead one's exit fails only its own). */
+  private jobs = new Map<string, LaunchedJob>();
   private fifoDir: string | undefined;
   private nextId = 0;
-  private buffer = '';
 
   /** Starts the launcher in a network namespace of its own (once); resolves false where it cannot run here. */
   start(): Promise<boolean> {
@@ -260,6 +264,9 @@ export class JobLauncher {
       return Promise.resolve(false);
     }
     this.fifoDir = mkdtempSync(join(tmpdir(), 'builder-launcher-'));
+    const jobs = new Map<string, LaunchedJob>();
+    this.jobs = jobs;
+    let buffer = '';
     return new Promise<boolean>((resolve) => {
       const child = spawn('unshare', ['--net', 'perl', '-e', LAUNCHER], {
         stdio: ['pipe', 'pipe', 'ignore'],
@@ -274,8 +281,8 @@ export class JobLauncher {
       child.stdin!.on('error', () => undefined);
       child.once('exit', () => {
         if (this.process === child) this.process = undefined;
-        for (const [id, job] of this.jobs) {
-          this.jobs.delete(id);
+        for (const [id, job] of jobs) {
+          jobs.delete(id);
           if (job.pid !== undefined) {
             try {
               process.kill(-job.pid, 'SIGKILL');
@@ -289,11 +296,11 @@ export class JobLauncher {
       });
       child.stdout!.setEncoding('latin1');
       child.stdout!.on('data', (chunk: string) => {
-        this.buffer += chunk;
+        buffer += chunk;
         let nl: number;
-        while ((nl = this.buffer.indexOf('\n')) >= 0) {
-          const line = this.buffer.slice(0, nl);
-          this.buffer = this.buffer.slice(nl + 1);
+        while ((nl = buffer.indexOf('\n')) >= 0) {
+          const line = buffer.slice(0, nl);
+          buffer = buffer.slice(nl + 1);
           if (line === 'ready') {
             let link: string | undefined;
             try {
@@ -309,23 +316,23 @@ export class JobLauncher {
             (child.stdin as unknown as Socket).unref();
             (child.stdout as unknown as Socket).unref();
             resolve(true);
-          } else this.onLine(line);
+          } else this.onLine(jobs, line);
         }
       });
     });
   }
 
-  private onLine(line: string): void {
+  private onLine(jobs: Map<string, LaunchedJob>, line: string): void {
     const [what, id, arg] = line.split(' ');
-    const job = this.jobs.get(id!);
+    const job = jobs.get(id!);
     if (!job) return;
     if (what === 'pid') job.forked(Number(arg));
     else if (what === 'end') {
-      this.jobs.delete(id!);
+      jobs.delete(id!);
       this.unrefWhenIdle();
       job.ended(Number(arg));
     } else if (what === 'fail') {
-      this.jobs.delete(id!);
+      jobs.delete(id!);
       this.unrefWhenIdle();
       job.failed(new Error(Buffer.from(arg ?? '', 'hex').toString()));
     }
