@@ -263,7 +263,11 @@ export class JobLauncher {
     } catch {
       return Promise.resolve(false);
     }
-    this.fifoDir = mkdtempSync(join(tmpdir(), 'builder-launcher-'));
+    try {
+      this.fifoDir = mkdtempSync(join(tmpdir(), 'builder-launcher-'));
+    } catch {
+      return Promise.resolve(false);
+    }
     const jobs = new Map<string, LaunchedJob>();
     this.jobs = jobs;
     let buffer = '';

@@ -160,3 +160,24 @@ test('a worker killed with SIGKILL mid-job: its launcher kills the whole job, a 
     fs.rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('where the launcher cannot make its directory, the worker spawns the job itself', { skip: !launcherHere && 'the launcher runs as root with cgroups only' }, async () => {
+  const { jobDir } = await import('./sandbox-conformance.ts');
+  const fs = await import('node:fs');
+  const dir = jobDir();
+  fs.writeFileSync(`${dir}/script.sh`, 'cat /proc/$PPID/comm\n', { mode: 0o500 });
+  const saved = process.env.TMPDIR;
+  process.env.TMPDIR = `${dir}/missing/tmp`;
+  const sandbox = new ProcessSandbox();
+  try {
+    const lines: string[] = [];
+    const outcome = await sandbox.run({ dir, script: 'script.sh', timeoutMs: 10_000, network: false }, (l) => lines.push(Buffer.from(l).toString()), new AbortController().signal);
+    assert.deepEqual(outcome, { type: 'exited', code: 0 });
+    assert.deepEqual(lines, ['node']);
+  } finally {
+    if (saved === undefined) delete process.env.TMPDIR;
+    else process.env.TMPDIR = saved;
+    await sandbox.cleanup();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
