@@ -222,8 +222,8 @@ export class JobLauncher {
   /** Forks a job's first process; it waits for `go()` before it runs the script. Needs start() to have resolved true. */
   launch(spec: LaunchSpec): LaunchedJob {
     const id = String(this.nextId++);
-    const job = new LaunchedJob(join(this.fifoDir!, `console-${id}`));
-    if (!this.running()) {
+    const job = new LaunchedJob(join(this.fifoDir ?? tmpdir(), `console-${id}`));
+    if (!this.running() || this.fifoDir === undefined) {
       queueMicrotask(() => job.failed(new Error('the job launcher is not running')));
       return job;
     }
