@@ -14,7 +14,7 @@ import { SandboxError } from '../src/errors/sandbox-error.ts';
 import { chooseContainment, type Containment, type ContainmentKind, type JobHold } from './job-containment.ts';
 import { baseEnvironment } from './job-environment.ts';
 import { mayShareNetNamespace, SharedNetNamespace } from './job-network.ts';
-import { JobLauncher, type LaunchedJob } from './job-launcher.ts';
+import { JobLauncher, LaunchedJob } from './job-launcher.ts';
 import { killTree } from './process-tree.ts';
 import { probe, reasonText, runSpawned, spawnGated, type ChildLike } from './spawn-runner.ts';
 import type { OnLine, PrestartSpec, RunOutcome, RunSpec, Sandbox } from './sandbox.ts';
@@ -109,7 +109,7 @@ export class ProcessSandbox implements Sandbox {
       await hold.release();
       return undefined;
     }
-    return { child: job, go: () => job.go(), hold, key: startKey(spec), launched: job };
+    return { child: job, go: () => job.go(), hold, key: startKey(spec) };
   }
 
   /** What runs the job without network: nsenter into the worker's namespace (restarted if its holder died), else unshare. */
@@ -199,8 +199,6 @@ interface Started {
   /** Lets it run the script: "go" on its stdin, or the launched job's console opened. */
   go(): void;
   hold: JobHold;
-  /** Set when the launcher forked it. */
-  launched?: LaunchedJob;
   /** What it was started for besides the directory: it runs only a job with the same network and environment. */
   key: string;
 }
@@ -219,15 +217,16 @@ async function endStarted(s: Started): Promise<void> {
   s.child.stdout?.destroy();
   s.child.stderr?.destroy();
   const pid = s.child.pid;
+  const launched = s.child instanceof LaunchedJob ? s.child : undefined;
   if (pid !== undefined && !s.hold.killAll(pid)) killTree(pid, new Set());
-  s.launched?.kill();
+  launched?.kill();
   if (pid !== undefined && s.child.exitCode === null && s.child.signalCode === null)
     await new Promise((resolve) => {
       s.child.once('exit', resolve);
       // a launched job whose launcher ended
       s.child.once('error', resolve);
     });
-  s.launched?.discard();
+  launched?.discard();
   await s.hold.release();
 }
 
