@@ -17,11 +17,12 @@
 // When its stdin closes (the worker is gone, even by SIGKILL) it kills what it started, whole cgroups included, and exits.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { EventEmitter } from 'node:events';
-import { constants as fsConstants, mkdtempSync, openSync, readlinkSync, rmSync } from 'node:fs';
+import { constants as fsConstants, mkdtempSync, openSync, rmSync } from 'node:fs';
 import { Socket } from 'node:net';
 import { constants as osConstants, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
+import { netNamespace } from './job-network.ts';
 
 const LAUNCHER = String.raw`
 use strict; use warnings; use POSIX (); use Fcntl qw(O_WRONLY O_NONBLOCK F_SETFL);
@@ -147,15 +148,17 @@ export class LaunchedJob extends EventEmitter {
   }
 
   /**
-   * SIGKILL to the job's first process itself: its group (killAll) may not exist yet when the kill comes right after
-   * the fork, before the process's setsid, and nor may its place in the cgroup. Not yet reaped: its pid is its own.
+   * SIGKILL to the job's group and to its first process itself: the group (and its place in the cgroup) may not exist
+   * yet when the kill comes right after the fork, before the process's setsid. Not yet reaped: its pid is its own.
    */
   kill(): void {
     if (this.pid === undefined || this.exitCode !== null || this.signalCode !== null) return;
-    try {
-      process.kill(this.pid, 'SIGKILL');
-    } catch {
-      // gone already
+    for (const target of [-this.pid, this.pid]) {
+      try {
+        process.kill(target, 'SIGKILL');
+      } catch {
+        // gone already
+      }
     }
   }
 
@@ -257,12 +260,8 @@ export class JobLauncher {
   private spawnLauncher(): Promise<boolean> {
     this.stop();
     if (!havePerl()) return Promise.resolve(false);
-    let own: string;
-    try {
-      own = readlinkSync('/proc/self/ns/net');
-    } catch {
-      return Promise.resolve(false);
-    }
+    const own = netNamespace('self');
+    if (own === undefined) return Promise.resolve(false);
     try {
       this.fifoDir = mkdtempSync(join(tmpdir(), 'builder-launcher-'));
     } catch {
@@ -287,13 +286,7 @@ export class JobLauncher {
         if (this.process === child) this.process = undefined;
         for (const [id, job] of jobs) {
           jobs.delete(id);
-          if (job.pid !== undefined) {
-            try {
-              process.kill(-job.pid, 'SIGKILL');
-            } catch {
-              // gone already
-            }
-          }
+          job.kill();
           job.failed(new Error('the job launcher ended'));
         }
         if (!ready) resolve(false);
@@ -306,12 +299,7 @@ export class JobLauncher {
           const line = buffer.slice(0, nl);
           buffer = buffer.slice(nl + 1);
           if (line === 'ready') {
-            let link: string | undefined;
-            try {
-              link = readlinkSync(`/proc/${child.pid}/ns/net`);
-            } catch {
-              link = undefined;
-            }
+            const link = child.pid === undefined ? undefined : netNamespace(child.pid);
             if (link === undefined || link === own) return fail();
             ready = true;
             this.process = child;

@@ -23,13 +23,8 @@ export class SharedNetNamespace {
   prefix(): string[] | undefined {
     const h = this.holder;
     if (!h || h.exitCode !== null || h.signalCode !== null || h.pid === undefined || this.nsLink === undefined) return undefined;
-    const path = `/proc/${h.pid}/ns/net`;
-    try {
-      if (readlinkSync(path) !== this.nsLink) return undefined;
-    } catch {
-      return undefined;
-    }
-    return ['nsenter', `--net=${path}`];
+    if (netNamespace(h.pid) !== this.nsLink) return undefined;
+    return ['nsenter', `--net=/proc/${h.pid}/ns/net`];
   }
 
   /** Starts the holder (once); resolves true when the namespace is ready, false when it cannot be made here. */
@@ -49,12 +44,8 @@ export class SharedNetNamespace {
   private spawnHolder(): Promise<boolean> {
     this.stop();
     return new Promise<boolean>((resolve) => {
-      let own: string;
-      try {
-        own = readlinkSync('/proc/self/ns/net');
-      } catch {
-        return resolve(false);
-      }
+      const own = netNamespace('self');
+      if (own === undefined) return resolve(false);
       // The line is printed once unshare has made the namespace and exec'd the shell, which then waits for the
       // worker's end (its stdin's EOF).
       const holder = spawn('unshare', ['--net', '/bin/sh', '-c', 'echo ready; read -r _'], { stdio: ['pipe', 'pipe', 'ignore'] });
@@ -71,13 +62,8 @@ export class SharedNetNamespace {
         resolve(false);
       });
       holder.stdout!.once('data', () => {
-        let link: string;
-        try {
-          link = readlinkSync(`/proc/${holder.pid}/ns/net`);
-        } catch {
-          return fail();
-        }
-        if (link === own) return fail();
+        const link = holder.pid === undefined ? undefined : netNamespace(holder.pid);
+        if (link === undefined || link === own) return fail();
         this.holder = holder;
         this.nsLink = link;
         holder.stdout!.destroy();
@@ -87,6 +73,15 @@ export class SharedNetNamespace {
         resolve(true);
       });
     });
+  }
+}
+
+/** The network namespace a process is in (its /proc/PID/ns/net link), or undefined when it cannot be read. */
+export function netNamespace(pid: number | 'self'): string | undefined {
+  try {
+    return readlinkSync(`/proc/${pid}/ns/net`);
+  } catch {
+    return undefined;
   }
 }
 
