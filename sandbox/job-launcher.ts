@@ -1,27 +1,30 @@
-// The process sandbox's job launcher: one small Perl process per worker, in the network namespace its jobs without
+// The process sandbox's job launcher: one small process per worker (compiled from job-launcher.c where the build found a
+// C compiler, else the Perl program below: same protocol, same job start), in the network namespace its jobs without
 // network share (it is also that namespace's holder: see job-network.ts for why one namespace per worker is safe),
 // that forks each job's first process. A fork of the worker's Node process copies the page tables of a large heap
 // and costs several ms of CPU in the parent and again in the child's exec; with nsenter and the sh before the script
 // that was most of a short job's CPU. The launcher's fork is a fraction of that, and the job starts in the namespace
 // already, without nsenter or a shell of ours.
 //
-// Each job's first process (the launcher's child) leads a new session, moves itself into its cgroup, sets the job's
-// environment and directory, then opens the job's console: a FIFO in a private directory of the worker, for writing.
-// That open blocks until the worker opens the reading end, which is how a prestarted job waits for its go. It then
-// execs the script (a script without a `#!` line through /bin/sh, as sh's exec does), so the script is the
-// launcher's direct child and waitpid gives its own status: an exit code and a signal are told apart as with Node's
-// own children. stdout and stderr are both the FIFO (one console, in order); stdin is /dev/null.
+// A job is prepared ahead (prestart) as far as its console: a FIFO in a private directory of the worker, made by the
+// launcher. At its go the worker opens the FIFO's reading end and asks for the job; only then does the launcher fork
+// (the compiled one with vfork: nothing of it is copied, it waits for the exec). The job's first process leads a new
+// session, moves itself into its cgroup, takes the job's environment and directory, opens the console for writing
+// (stdout and stderr both: one console, in order; stdin is /dev/null) and execs the script (a script without a `#!`
+// line through /bin/sh, as sh's exec does). So the script is the launcher's direct child and waitpid gives its own
+// status: an exit code and a signal are told apart as with Node's own children.
 //
-// Protocol (lines): worker → launcher `run ID PROCS DIR FIFO SCRIPT ENV` (each field "x" + hex; ENV is
-// NAME=VALUE\0...); launcher → worker `ready`, `pid ID PID`, `end ID WAITSTATUS`, `fail ID MESSAGE-HEX`.
+// Protocol (lines): worker → launcher `fifo ID PATH`, `run ID PROCS DIR FIFO SCRIPT ENV` (each field "x" + hex; ENV
+// is NAME=VALUE\0...); launcher → worker `ready`, `fifo ID`, `pid ID PID`, `end ID WAITSTATUS`, `fail ID MESSAGE-HEX`.
 // When its stdin closes (the worker is gone, even by SIGKILL) it kills what it started, whole cgroups included, and exits.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { EventEmitter } from 'node:events';
-import { constants as fsConstants, mkdtempSync, openSync, rmSync } from 'node:fs';
+import { accessSync, constants as fsConstants, mkdtempSync, openSync, rmSync } from 'node:fs';
 import { Socket } from 'node:net';
 import { constants as osConstants, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
+import { fileURLToPath } from 'node:url';
 import { netNamespace } from './job-network.ts';
 
 const LAUNCHER = String.raw`
@@ -46,7 +49,8 @@ sub child {
   for (split /\0/, $env) { my ($k, $v) = split /=/, $_, 2; $ENV{$k} = $v if defined $v }
   $ENV{PWD} = $dir unless exists $ENV{PWD};
   open(STDIN, '<', '/dev/null') or POSIX::_exit(125);
-  sysopen(my $out, $fifo, O_WRONLY) or POSIX::_exit(125);
+  sysopen(my $out, $fifo, O_WRONLY | O_NONBLOCK) or POSIX::_exit(125);
+  fcntl($out, F_SETFL, 0) or POSIX::_exit(125);
   unlink $fifo;
   open(STDOUT, '>&', $out) or POSIX::_exit(125);
   open(STDERR, '>&', $out) or POSIX::_exit(125);
@@ -70,9 +74,14 @@ sub kill_all {
 }
 sub command {
   my ($cmd, $id, @f) = split / /, shift;
-  return unless defined $cmd && $cmd eq 'run' && @f == 5;
+  return unless defined $cmd;
+  if ($cmd eq 'fifo' && @f == 1) {
+    my $fifo = unhex($f[0]);
+    if (POSIX::mkfifo($fifo, 0600)) { say_("fifo $id\n") } else { say_("fail $id " . unpack('H*', "cannot make $fifo: $!") . "\n") }
+    return;
+  }
+  return unless $cmd eq 'run' && @f == 5;
   my ($procs, $dir, $fifo, $script, $env) = map { unhex($_) } @f;
-  unless (POSIX::mkfifo($fifo, 0600)) { say_("fail $id " . unpack('H*', "cannot make $fifo: $!") . "\n"); return }
   my $pid = fork;
   if (!defined $pid) { my $e = "$!"; unlink $fifo; say_("fail $id " . unpack('H*', "cannot fork: $e") . "\n"); return }
   child($procs, $dir, $fifo, $script, $env) if $pid == 0;
@@ -112,8 +121,9 @@ export interface LaunchSpec {
 }
 
 /**
- * A job started by the launcher, shaped as much like a ChildProcess as runSpawned (spawn-runner.ts) needs: its pid
- * once forked (`started`), 'exit' (code, signal) and 'error'. Its console (stdout) exists once `go()` opened it.
+ * A job of the launcher, shaped as much like a ChildProcess as runSpawned (spawn-runner.ts) needs: 'spawn' once forked
+ * (pid set), 'exit' (code, signal) and 'error'. Prepared ahead as far as its console (`prepared`); `go()` opens the
+ * console and has the launcher fork it, so its pid comes after the go.
  */
 export class LaunchedJob extends EventEmitter {
   pid: number | undefined;
@@ -123,37 +133,53 @@ export class LaunchedJob extends EventEmitter {
   /** The console is the one stream: stdout and stderr of the job are the same FIFO. */
   readonly stderr: Readable = Readable.from([]);
   readonly stdin = null;
-  /** Resolves once the launcher forked the job (pid set), or rejects with why it could not. */
-  readonly started: Promise<void>;
-  private settleStart!: { resolve: () => void; reject: (e: Error) => void };
+  /** Resolves once the launcher made the job's console, or rejects with why it could not. */
+  readonly prepared: Promise<void>;
+  private settlePrepared!: { resolve: () => void; reject: (e: Error) => void };
+  private state: 'preparing' | 'waiting' | 'asked' | 'forked' | 'done' = 'preparing';
+  /** A kill that came between the go and the fork: carried out once the pid is known. */
+  private killPending = false;
 
-  constructor(readonly fifo: string) {
+  constructor(
+    readonly fifo: string,
+    private readonly launcher: {
+      /** Asks the launcher to fork the job (its `run` line); false when the launcher is gone. */
+      ask(): boolean;
+      /** The job will not run: the launcher forgets it. */
+      forget(): void;
+    },
+  ) {
     super();
-    this.started = new Promise<void>((resolve, reject) => (this.settleStart = { resolve, reject }));
-    this.started.catch(() => undefined);
-    // as for a ChildProcess, 'error' is for whoever runs the job; a prestarted one nobody listens to yet must not throw
+    this.prepared = new Promise<void>((resolve, reject) => (this.settlePrepared = { resolve, reject }));
+    this.prepared.catch(() => undefined);
+    // as for a ChildProcess, 'error' is for whoever runs the job; a prepared one nobody listens to yet must not throw
     this.on('error', () => undefined);
   }
 
-  /** Opens the console's reading end: the job, waiting to open its writing end, goes on to its script. */
+  /** Prepared, not yet let go, and its launcher not gone: it may still run a job. */
+  get waiting(): boolean {
+    return this.state === 'waiting';
+  }
+
+  /** Opens the console's reading end, then has the launcher fork the job (which opens the writing end). */
   go(): void {
-    if (this.stdout) return;
+    if (this.state !== 'waiting') return;
+    this.state = 'asked';
     try {
       const fd = openSync(this.fifo, fsConstants.O_RDONLY | fsConstants.O_NONBLOCK);
       this.stdout = new Socket({ fd, readable: true, writable: false });
-    } catch {
-      // the job died before it opened its console (killed from outside): its 'exit' comes all the same
+    } catch (err) {
       this.stdout = Readable.from([]);
+      return this.failed(new Error(`cannot open the job's console ${this.fifo}: ${(err as Error).message}`));
     }
+    if (!this.launcher.ask()) this.failed(new Error('the job launcher ended'));
   }
 
-  /**
-   * SIGKILL to the job's group and to its first process itself: the group (and its place in the cgroup) may not exist
-   * yet when the kill comes right after the fork, before the process's setsid. Not yet reaped: its pid is its own.
-   */
+  /** SIGKILL to the job's group and to its first process itself (not yet reaped: its pid is its own). */
   kill(): void {
-    if (this.pid === undefined || this.exitCode !== null || this.signalCode !== null) return;
-    for (const target of [-this.pid, this.pid]) {
+    if (this.state === 'asked') this.killPending = true;
+    if (this.state !== 'forked') return;
+    for (const target of [-this.pid!, this.pid!]) {
       try {
         process.kill(target, 'SIGKILL');
       } catch {
@@ -162,19 +188,34 @@ export class LaunchedJob extends EventEmitter {
     }
   }
 
-  /** Removes the console's FIFO if the job never opened it (a prestarted job ended without its go). */
+  /** Removes the console's FIFO if no job opened it: a prepared job ended without its go. */
   discard(): void {
+    if (this.state === 'preparing' || this.state === 'waiting') {
+      this.state = 'done';
+      this.launcher.forget();
+    }
     rmSync(this.fifo, { force: true });
   }
 
   /** @internal */
+  madeConsole(): void {
+    if (this.state !== 'preparing') return;
+    this.state = 'waiting';
+    this.settlePrepared.resolve();
+  }
+
+  /** @internal */
   forked(pid: number): void {
+    if (this.state !== 'asked') return;
     this.pid = pid;
-    this.settleStart.resolve();
+    this.state = 'forked';
+    this.emit('spawn');
+    if (this.killPending) this.kill();
   }
 
   /** @internal */
   ended(status: number): void {
+    this.state = 'done';
     const signal = status & 0x7f;
     if (signal !== 0) this.signalCode = signalName(signal);
     else this.exitCode = (status >> 8) & 0xff;
@@ -183,7 +224,10 @@ export class LaunchedJob extends EventEmitter {
 
   /** @internal */
   failed(error: Error): void {
-    this.settleStart.reject(error);
+    // never forked: nothing will open or close the console's other end
+    if (this.pid === undefined) this.stdout?.destroy();
+    this.state = 'done';
+    this.settlePrepared.reject(error);
     this.emit('error', error);
   }
 }
@@ -195,11 +239,32 @@ function signalName(n: number): NodeJS.Signals {
 
 const hex = (s: string): string => `x${Buffer.from(s).toString('hex')}`;
 
+export type LauncherKind = 'compiled' | 'perl';
+
+/** Where scripts/build.mjs puts the compiled launcher (absent where no C compiler was found). */
+const COMPILED = fileURLToPath(new URL('../dist/job-launcher', import.meta.url));
+
 /** Whether perl is here to be the launcher (checked once). */
 let perlFound: boolean | undefined;
 function havePerl(): boolean {
   perlFound ??= spawnSync('perl', ['-MPOSIX', '-e', '1'], { stdio: 'ignore' }).status === 0;
   return perlFound;
+}
+
+function compiledFound(): boolean {
+  try {
+    accessSync(COMPILED, fsConstants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** The launcher's argv (after `unshare --net`): the compiled one unless perl is asked for; undefined where neither is here. */
+function launcherArgv(kind: LauncherKind | undefined): string[] | undefined {
+  if (kind !== 'perl' && compiledFound()) return [COMPILED];
+  if (kind !== 'compiled' && havePerl()) return ['perl', '-e', LAUNCHER];
+  return undefined;
 }
 
 export class JobLauncher {
@@ -209,6 +274,8 @@ export class JobLauncher {
   private jobs = new Map<string, LaunchedJob>();
   private fifoDir: string | undefined;
   private nextId = 0;
+  /** Which launcher this is: the compiled one where built, else perl (unless one is asked for). */
+  constructor(private readonly kind?: LauncherKind) {}
 
   /** Starts the launcher in a network namespace of its own (once); resolves false where it cannot run here. */
   start(): Promise<boolean> {
@@ -222,21 +289,36 @@ export class JobLauncher {
     return p !== undefined && p.exitCode === null && p.signalCode === null;
   }
 
-  /** Forks a job's first process; it waits for `go()` before it runs the script. Needs start() to have resolved true. */
+  /** Prepares a job (its console); it is forked at its `go()`. Needs start() to have resolved true. */
   launch(spec: LaunchSpec): LaunchedJob {
     const id = String(this.nextId++);
-    const job = new LaunchedJob(join(this.fifoDir ?? tmpdir(), `console-${id}`));
+    const fifo = join(this.fifoDir ?? tmpdir(), `console-${id}`);
+    const launcher = this.process;
+    const env = Object.entries(spec.env)
+      .filter(([, v]) => v !== undefined)
+      .map(([k, v]) => `${k}=${v}`)
+      .join('\0');
+    const run = `run ${id} ${hex(spec.procs)} ${hex(spec.dir)} ${hex(fifo)} ${hex(spec.script)} ${hex(env)}\n`;
+    const job = new LaunchedJob(fifo, {
+      ask: () => {
+        if (this.process !== launcher || !this.running()) return false;
+        this.ref();
+        launcher!.stdin!.write(run);
+        return true;
+      },
+      forget: () => {
+        if (this.jobs.get(id) !== job) return;
+        this.jobs.delete(id);
+        this.unrefWhenIdle();
+      },
+    });
     if (!this.running() || this.fifoDir === undefined) {
       queueMicrotask(() => job.failed(new Error('the job launcher is not running')));
       return job;
     }
     this.jobs.set(id, job);
     this.ref();
-    const env = Object.entries(spec.env)
-      .filter(([, v]) => v !== undefined)
-      .map(([k, v]) => `${k}=${v}`)
-      .join('\0');
-    this.process!.stdin!.write(`run ${id} ${hex(spec.procs)} ${hex(spec.dir)} ${hex(job.fifo)} ${hex(spec.script)} ${hex(env)}\n`);
+    launcher!.stdin!.write(`fifo ${id} ${hex(fifo)}\n`);
     return job;
   }
 
@@ -259,7 +341,8 @@ export class JobLauncher {
 
   private spawnLauncher(): Promise<boolean> {
     this.stop();
-    if (!havePerl()) return Promise.resolve(false);
+    const argv = launcherArgv(this.kind);
+    if (argv === undefined) return Promise.resolve(false);
     const own = netNamespace('self');
     if (own === undefined) return Promise.resolve(false);
     try {
@@ -271,7 +354,7 @@ export class JobLauncher {
     this.jobs = jobs;
     let buffer = '';
     return new Promise<boolean>((resolve) => {
-      const child = spawn('unshare', ['--net', 'perl', '-e', LAUNCHER], {
+      const child = spawn('unshare', ['--net', ...argv], {
         stdio: ['pipe', 'pipe', 'ignore'],
         env: { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin', LC_ALL: 'C' },
       });
@@ -317,8 +400,13 @@ export class JobLauncher {
   private onLine(jobs: Map<string, LaunchedJob>, line: string): void {
     const [what, id, arg] = line.split(' ');
     const job = jobs.get(id!);
+    // the console of a job forgotten before the launcher made it
+    if (!job && what === 'fifo' && this.fifoDir) rmSync(join(this.fifoDir, `console-${id}`), { force: true });
     if (!job) return;
-    if (what === 'pid') job.forked(Number(arg));
+    if (what === 'fifo') {
+      job.madeConsole();
+      this.unrefWhenIdle();
+    } else if (what === 'pid') job.forked(Number(arg));
     else if (what === 'end') {
       jobs.delete(id!);
       this.unrefWhenIdle();

@@ -14,7 +14,7 @@ import { SandboxError } from '../src/errors/sandbox-error.ts';
 import { chooseContainment, type Containment, type ContainmentKind, type JobHold } from './job-containment.ts';
 import { baseEnvironment } from './job-environment.ts';
 import { mayShareNetNamespace, SharedNetNamespace } from './job-network.ts';
-import { JobLauncher, LaunchedJob } from './job-launcher.ts';
+import { JobLauncher, LaunchedJob, type LauncherKind } from './job-launcher.ts';
 import { killTree } from './process-tree.ts';
 import { probe, reasonText, runSpawned, spawnGated, type ChildLike } from './spawn-runner.ts';
 import type { OnLine, PrestartSpec, RunOutcome, RunSpec, Sandbox } from './sandbox.ts';
@@ -26,21 +26,23 @@ export interface ProcessSandboxOptions {
   containment?: ContainmentKind;
   /** false: a fresh network namespace per job even where the worker's own could be shared (job-network.ts). */
   sharedNetNamespace?: boolean;
-  /** false: the worker spawns each job itself even where the launcher could (job-launcher.ts). */
-  launcher?: boolean;
+  /** false: the worker spawns each job itself even where the launcher could (job-launcher.ts); a kind: only that launcher. */
+  launcher?: boolean | LauncherKind;
 }
 
 export class ProcessSandbox implements Sandbox {
   readonly name = 'process' as const;
   private readonly net = new SharedNetNamespace();
-  private readonly launcher = new JobLauncher();
+  private readonly launcher: JobLauncher;
   /** undefined until tried; false when the launcher is not used here. */
   private launcherUsable: Promise<boolean> | undefined;
   /** prestart()ed first processes by job directory. */
   private readonly started = new Map<string, Promise<Started | undefined>>();
   /** undefined until tried; false when the shared namespace is not used here. */
   private netShared: Promise<boolean> | undefined;
-  constructor(private readonly options: ProcessSandboxOptions = {}) {}
+  constructor(private readonly options: ProcessSandboxOptions = {}) {
+    this.launcher = new JobLauncher(typeof options.launcher === 'string' ? options.launcher : undefined);
+  }
 
   get containment(): Containment {
     return chooseContainment(this.options.containment);
@@ -94,7 +96,7 @@ export class ProcessSandbox implements Sandbox {
     return this.launcher.running() || this.launcher.start();
   }
 
-  /** The job's first process forked by the launcher, in its hold and waiting for its go; undefined where not used. */
+  /** The job prepared by the launcher, which forks it into its hold at its go; undefined where not used. */
   private async launch(spec: PrestartSpec): Promise<Started | undefined> {
     if (spec.network || !(await this.launcherReady())) return undefined;
     const hold = this.containment.hold(spec.script, []);
@@ -104,7 +106,7 @@ export class ProcessSandbox implements Sandbox {
     }
     const job = this.launcher.launch({ procs: hold.procsFile, dir: spec.dir, script: spec.script, env: this.environment(spec) });
     try {
-      await job.started;
+      await job.prepared;
     } catch {
       await hold.release();
       return undefined;
@@ -167,8 +169,8 @@ export class ProcessSandbox implements Sandbox {
     const pending = this.started.get(spec.dir);
     this.started.delete(spec.dir);
     let started = pending ? await pending : undefined;
-    // Only a started process still waiting for its go, made for this same job, is let go.
-    if (started && (started.key !== startKey(spec) || started.child.exitCode !== null || started.child.signalCode !== null || started.child.pid === undefined)) {
+    // Only a started process (or a launcher's prepared job) still waiting for its go, made for this same job, is let go.
+    if (started && (started.key !== startKey(spec) || !stillWaiting(started.child))) {
       await endStarted(started);
       started = undefined;
     }
@@ -201,6 +203,11 @@ interface Started {
   hold: JobHold;
   /** What it was started for besides the directory: it runs only a job with the same network and environment. */
   key: string;
+}
+
+function stillWaiting(child: ChildLike): boolean {
+  if (child instanceof LaunchedJob) return child.waiting;
+  return child.exitCode === null && child.signalCode === null && child.pid !== undefined;
 }
 
 function startKey(spec: PrestartSpec): string {

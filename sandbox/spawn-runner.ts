@@ -74,7 +74,14 @@ export function runSpawned(
         stdio: ['ignore', 'pipe', 'pipe'],
       });
     plan.started?.go();
-    const leader = child.pid;
+    // A launcher's job has its pid once forked, after its go: a kill that comes first waits for it.
+    let leader = child.pid;
+    let killPending = false;
+    if (leader === undefined)
+      child.once('spawn', () => {
+        leader = child.pid;
+        if (killPending) kill();
+      });
     timer?.mark('spawn');
     const pipeIds = leader === undefined || plan.hold ? new Set<string>() : pipeIdsOf(leader);
     let stopped: { type: 'timeout' } | { type: 'aborted'; reason: string } | undefined;
@@ -99,7 +106,10 @@ export function runSpawned(
     child.stderr!.on('close', streamDone);
 
     const kill = () => {
-      if (leader === undefined) return;
+      if (leader === undefined) {
+        killPending = true;
+        return;
+      }
       if (!plan.hold?.killAll(leader)) killTree(leader, pipeIds);
     };
     const deadline = clock.setTimeout(() => {

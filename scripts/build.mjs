@@ -11,6 +11,7 @@
 // directly in dist/, so the source is at ../<path>): src/web/static/ and examples/ are found where they are.
 // BUILDER_BUNDLE tells src/pool/pool.ts to start dist/pool-worker.js instead of the tsx-loading worker.mjs.
 import { build } from 'esbuild';
+import { spawnSync } from 'node:child_process';
 import { mkdir, readFile, readdir, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -18,6 +19,21 @@ import { fileURLToPath } from 'node:url';
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const dist = path.join(root, 'dist');
 const metaFile = path.join(dist, 'inputs.json');
+const LAUNCHER_SOURCE = 'sandbox/job-launcher.c';
+const LAUNCHER = 'job-launcher';
+
+/**
+ * The process sandbox's job launcher, compiled with the system's C compiler (`cc`), written like the bundle's files.
+ * Without a compiler (or if it fails) there is no dist/job-launcher and the worker runs the Perl launcher instead.
+ */
+function compileLauncher() {
+  const tmp = path.join(dist, `${LAUNCHER}.${process.pid}.tmp`);
+  const cc = spawnSync(process.env.CC || 'cc', ['-O2', '-Wall', '-o', tmp, path.join(root, LAUNCHER_SOURCE)], { encoding: 'utf8' });
+  if (cc.status === 0) return tmp;
+  const why = cc.error ? `no C compiler (${cc.error.message})` : `cc failed: ${cc.stderr.trim()}`;
+  console.warn(`builder: the compiled job launcher was not built, ${why}; workers use the Perl one`);
+  return undefined;
+}
 
 /** Whether dist/ was built after the last change to any file it was built from. */
 async function upToDate() {
@@ -28,7 +44,7 @@ async function upToDate() {
     return false;
   }
   const builtAt = (await stat(metaFile)).mtimeMs;
-  for (const input of [...meta.inputs, 'scripts/build.mjs', 'package.json']) {
+  for (const input of [...meta.inputs, LAUNCHER_SOURCE, 'scripts/build.mjs', 'package.json']) {
     try {
       if ((await stat(path.join(root, input))).mtimeMs >= builtAt) return false;
     } catch {
@@ -84,6 +100,11 @@ async function run() {
     await rename(tmp, f.path);
     written.add(path.basename(f.path));
   }
+  const launcher = compileLauncher();
+  if (launcher) {
+    await rename(launcher, path.join(dist, LAUNCHER));
+    written.add(LAUNCHER);
+  } else await rm(path.join(dist, LAUNCHER), { force: true });
   // old chunks: removed once no process started a minute ago can still be loading them
   const now = Date.now();
   for (const name of await readdir(dist)) {

@@ -16,12 +16,28 @@ const options = {
 
 conformance(options);
 
-// Where the launcher runs jobs (as root, with cgroups), the worker's own spawning stays the way without perl.
+// Where the launcher runs jobs (as root, with cgroups), the worker's own spawning stays the way without one.
 describe('jobs spawned by the worker itself (no launcher)', () => {
   conformance({ ...options, make: (clock) => new ProcessSandbox({ clock, launcher: false }) });
 });
 
 const launcherHere = process.getuid?.() === 0 && new ProcessSandbox().containment.kind === 'cgroup';
+// The build compiles the launcher where it finds a C compiler (scripts/build.mjs); the Perl one runs where it did not.
+const compiledLauncher = existsSync(new URL('../dist/job-launcher', import.meta.url));
+const launcherName = compiledLauncher ? 'job-launcher' : 'perl';
+
+describe('jobs forked by the Perl launcher (where the compiled one is the default)', { skip: !(launcherHere && compiledLauncher) && 'the compiled launcher is the default only where it was built, as root with cgroups' }, () => {
+  conformance({ ...options, make: (clock) => new ProcessSandbox({ clock, launcher: 'perl' }) });
+  test('its jobs are the Perl launcher\'s children', async () => {
+    const sandbox = new ProcessSandbox({ launcher: 'perl' });
+    try {
+      const run = await runScript({ ...options, make: () => sandbox }, 'cat /proc/$PPID/comm\n');
+      assert.deepEqual(run.lines, ['perl']);
+    } finally {
+      await sandbox.cleanup();
+    }
+  });
+});
 
 test('jobs without network are forked by the launcher, in one namespace of the worker that is not the host\'s', { skip: !launcherHere && 'the launcher runs as root with cgroups only' }, async () => {
   const sandbox = new ProcessSandbox();
@@ -35,7 +51,7 @@ test('jobs without network are forked by the launcher, in one namespace of the w
       assert.deepEqual(outcome, { type: 'exited', code: 0 });
       seen.push(lines);
     }
-    assert.equal(seen[0]![0], 'perl');
+    assert.equal(seen[0]![0], launcherName);
     assert.notEqual(seen[0]![1], (await import('node:fs')).readlinkSync('/proc/self/ns/net'));
     assert.equal(seen[1]![1], seen[0]![1]);
   } finally {
@@ -57,7 +73,7 @@ test('a launcher killed mid-job fails that job, kills its tree, and the next job
     assert.deepEqual(await sleepersGone(n), []);
     const again = await runScript({ ...options, make: () => sandbox }, 'cat /proc/$PPID/comm\n');
     assert.deepEqual(again.outcome, { type: 'exited', code: 0 });
-    assert.deepEqual(again.lines, ['perl']);
+    assert.deepEqual(again.lines, [launcherName]);
   } finally {
     await sandbox.cleanup();
   }
