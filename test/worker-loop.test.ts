@@ -1,6 +1,7 @@
 // --loop: reconnecting with jittered backoff while the server is away, one job after another, a clean stop.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { getEventListeners } from 'node:events';
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,7 +10,7 @@ import { decodeCmd } from '../src/protocol/cmd-codec.ts';
 import { TestClock } from '../src/scheduler/clock.ts';
 import { Backoff } from '../src/worker/backoff.ts';
 import { parseRemote } from '../src/worker/remote-address.ts';
-import { runWorker } from '../src/worker/worker-loop.ts';
+import { greet, runWorker } from '../src/worker/worker-loop.ts';
 import { RawServer, vector, type RawConnection } from './worker-raw-server.ts';
 
 async function until(check: () => boolean): Promise<void> {
@@ -88,6 +89,26 @@ test('--loop waits for the server, runs jobs one after another and stops cleanly
   } finally {
     await server.close();
     rmSync(tmpRoot, { recursive: true, force: true });
+  }
+});
+
+test('the stop signal keeps no listener from the commands it was raced with', async () => {
+  // A looping worker's stop signal lives as long as it does: a listener left per command piled up job after job.
+  const server = await new RawServer().listen();
+  const stop = new AbortController();
+  try {
+    for (let i = 0; i < 5; i++) {
+      const greeting = greet({ host: '127.0.0.1', port: server.port, platform: 'test', sandbox: new ProcessSandbox(), stop: stop.signal, log: () => undefined });
+      const c = await server.accept();
+      assert.deepEqual(await c.readFrame(), vector('client_hello_worker'));
+      c.send(vector('server_hello'));
+      const g = await greeting;
+      assert.equal(g.type, 'greeted');
+      if (g.type === 'greeted') g.socket.destroy();
+    }
+    assert.equal(getEventListeners(stop.signal, 'abort').length, 0);
+  } finally {
+    await server.close();
   }
 });
 

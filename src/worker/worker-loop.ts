@@ -55,16 +55,26 @@ const defaultLog = (message: string): void => {
   process.stderr.write(`builder-worker: ${message}\n`);
 };
 
-/** Resolves when the signal aborts (never rejects); at once if it already has. */
-function aborted(signal: AbortSignal | undefined): Promise<void> {
-  if (!signal) return new Promise(() => undefined);
-  if (signal.aborted) return Promise.resolve();
-  return new Promise((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
-}
-
+/**
+ * The next command, or 'stopped' once stop aborts. The abort listener is removed when the command comes: the stop
+ * signal lives as long as the worker, and a listener left on it per command made every later addEventListener
+ * (which walks the list) slower, job after job.
+ */
 async function expectCmd(socket: CmdSocket, stop: AbortSignal | undefined): Promise<Cmd | 'stopped'> {
   const next = socket.next();
-  const winner = await Promise.race([next, aborted(stop).then(() => 'stopped' as const)]);
+  let onAbort: (() => void) | undefined;
+  const stopped = new Promise<'stopped'>((resolve) => {
+    if (!stop) return;
+    if (stop.aborted) return resolve('stopped');
+    onAbort = () => resolve('stopped');
+    stop.addEventListener('abort', onAbort, { once: true });
+  });
+  let winner: Cmd | null | 'stopped';
+  try {
+    winner = await Promise.race([next, stopped]);
+  } finally {
+    if (onAbort) stop!.removeEventListener('abort', onAbort);
+  }
   if (winner === 'stopped') next.catch(() => undefined);
   return winner ?? Promise.reject(new WorkerError(E.NO_JOB, `server ${socket.remote} closed the connection`));
 }
