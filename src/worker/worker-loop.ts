@@ -55,6 +55,16 @@ const defaultLog = (message: string): void => {
   process.stderr.write(`builder-worker: ${message}\n`);
 };
 
+/** Several lines logged together: one write to stderr where the log is the default (a system call each saved), else one call each. */
+function logLines(log: (message: string) => void, messages: string[]): void {
+  if (messages.length === 0) return;
+  if (log !== defaultLog || messages.length === 1) {
+    for (const m of messages) log(m);
+    return;
+  }
+  process.stderr.write(messages.map((m) => `builder-worker: ${m}\n`).join(''));
+}
+
 /**
  * The next command, or 'stopped' once stop aborts. The abort listener is removed when the command comes: the stop
  * signal lives as long as the worker, and a listener left on it per command made every later addEventListener
@@ -218,7 +228,10 @@ async function runScheduled(
       log(`job ${job.name} ${id}: killed, ${report.outcome.reason}`);
       return { type: 'stopped' };
     }
-    for (const f of report.files) log(`job ${job.name} ${id}: artifact ${f.path} ${f.data.length} bytes sha256 ${Buffer.from(f.sha256).toString('hex')}`);
+    logLines(
+      log,
+      report.files.map((f) => `job ${job.name} ${id}: artifact ${f.path} ${f.data.length} bytes sha256 ${Buffer.from(f.sha256).toString('hex')}`),
+    );
     const finished: Cmd & { type: 'job-finished' } = {
       type: 'job-finished',
       uuid,
@@ -228,8 +241,8 @@ async function runScheduled(
     await socket.send(finished);
     await socket.close();
     timer.mark('report');
-    log(`job ${job.name} ${id}: finished, ${describe(report.result)}, ${report.files.length} files`);
-    if (options.timings) log(`job ${job.name} ${id}: timings ${timer.summary()}`);
+    const done = `job ${job.name} ${id}: finished, ${describe(report.result)}, ${report.files.length} files`;
+    logLines(log, options.timings ? [done, `job ${job.name} ${id}: timings ${timer.summary()}`] : [done]);
     return { type: 'job-done', uuid, result: finished };
   } finally {
     over = true;
