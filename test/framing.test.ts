@@ -109,6 +109,28 @@ test('frames split across TCP writes and several frames in one write arrive in o
   }
 });
 
+test('sendFramed writes a frame made beforehand, in order with send and after what hold() kept, as often as asked', async () => {
+  let received!: Promise<{ cmds: Cmd[]; error?: unknown }>;
+  const srv = await serve((s) => (received = collect(s)));
+  try {
+    const c = await connect('127.0.0.1', srv.port);
+    const framed = frame(encodeCmd(hello));
+    const copy = Buffer.from(framed);
+    c.hold(outputs[0]!);
+    await c.sendFramed(framed, 'client-hello');
+    await c.send(outputs[1]!);
+    await c.sendFramed(framed, 'client-hello');
+    await c.close();
+    const { cmds, error } = await received;
+    assert.equal(error, undefined);
+    assert.deepEqual(cmds, [outputs[0], hello, outputs[1], hello]);
+    assert.deepEqual(Buffer.from(framed), copy, 'the frame is not changed by sending it');
+    c.destroy();
+  } finally {
+    await srv.close();
+  }
+});
+
 test('an oversized frame closes the connection with a logged reason, before the body is sent', async () => {
   const logs: string[] = [];
   let serverSide: Promise<{ cmds: Cmd[]; error?: unknown }> | undefined;

@@ -153,6 +153,16 @@ export class CmdSocket implements AsyncIterable<Cmd> {
   }
 
   /**
+   * Sends a command framed beforehand (framing.ts frame() of encodeCmd()), in order with send(): a command sent the
+   * same on every connection (a worker's hello and JobRequested) is encoded once. The bytes must not change after.
+   */
+  sendFramed(framed: Uint8Array, what: Cmd['type']): Promise<void> {
+    const p = this.sendChain.then(() => this.writeFrames([framed], what));
+    this.sendChain = p.catch(() => undefined);
+    return p;
+  }
+
+  /**
    * Sends several commands in one socket write (e.g. a burst of Output lines), in order with send().
    * Meant for small commands: they are encoded inline.
    */
@@ -204,7 +214,12 @@ export class CmdSocket implements AsyncIterable<Cmd> {
     const held = this.held;
     this.held = undefined;
     // a large payload is written as it is, not copied into one buffer with its header
-    const data = parts.length === 2 && parts[1]!.length > 65536 ? [held ? Buffer.concat([...held, parts[0]!]) : parts[0]!, parts[1]!] : [Buffer.concat(held ? [...held, ...parts] : parts)];
+    const data =
+      parts.length === 2 && parts[1]!.length > 65536
+        ? [held ? Buffer.concat([...held, parts[0]!]) : parts[0]!, parts[1]!]
+        : parts.length === 1 && !held
+          ? parts
+          : [Buffer.concat(held ? [...held, ...parts] : parts)];
     await new Promise<void>((resolve, reject) => {
       s.cork();
       data.forEach((d, i) =>

@@ -4,7 +4,9 @@
 // with jittered backoff while the server is away. A stop request (the first SIGTERM) lets the current job finish and
 // report; a second one (abort) kills the job and drops the connection, so the server puts the job back in its queue.
 import type { CmdSocket } from '../protocol/cmd-socket.ts';
+import { encodeCmd } from '../protocol/cmd-codec.ts';
 import { connect } from '../protocol/connect.ts';
+import { frame } from '../protocol/framing.ts';
 import { notBuilderText, watchFirstBytes } from '../protocol/not-builder.ts';
 import { ProtocolError } from '../errors/protocol-error.ts';
 import { WORKER_VERSION, type Cmd, type ScriptJob, type Uuid } from '../protocol/types.ts';
@@ -89,6 +91,19 @@ async function expectCmd(socket: CmdSocket, stop: AbortSignal | undefined): Prom
   return winner ?? Promise.reject(new WorkerError(E.NO_JOB, `server ${socket.remote} closed the connection`));
 }
 
+// The two commands a worker sends the same on every connection, framed once (per platform for JobRequested).
+let helloFrame: Uint8Array | undefined;
+const requestFrames = new Map<string, Uint8Array>();
+
+function jobRequestedFrame(platform: string): Uint8Array {
+  let f = requestFrames.get(platform);
+  if (f === undefined) {
+    f = frame(encodeCmd({ type: 'job-requested', platform }));
+    requestFrames.set(platform, f);
+  }
+  return f;
+}
+
 /** A connection whose hello the server has answered, ready for JobRequested; or why there is none. */
 export type Greeting = { type: 'greeted'; socket: CmdSocket } | Exclude<SessionEnd, { type: 'job-done' }>;
 
@@ -107,7 +122,7 @@ export async function greet(options: WorkerOptions, timer?: PhaseTimer): Promise
   }
   const first = watchFirstBytes(socket);
   try {
-    await socket.send({ type: 'client-hello', kind: 'worker', version: WORKER_VERSION });
+    await socket.sendFramed((helloFrame ??= frame(encodeCmd({ type: 'client-hello', kind: 'worker', version: WORKER_VERSION }))), 'client-hello');
     const hello = await expectCmd(socket, options.stop).catch((e: unknown) => {
       throw e instanceof ProtocolError ? new WorkerError(E.HANDSHAKE, notBuilderText(socket.remote, first())) : e;
     });
@@ -150,7 +165,7 @@ export async function workSession(options: WorkerOptions, greeted?: Promise<Gree
   const socket = greeting.socket;
   let early: string | undefined;
   try {
-    await socket.send({ type: 'job-requested', platform: options.platform });
+    await socket.sendFramed(jobRequestedFrame(options.platform), 'job-requested');
     // Looping: the job's directory and first process are made while the server finds the job.
     if (options.loop) early = prepareJobDir(options);
     const schedule = await expectCmd(socket, options.stop);
