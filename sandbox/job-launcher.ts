@@ -129,6 +129,8 @@ export class LaunchedJob extends EventEmitter {
   pid: number | undefined;
   exitCode: number | null = null;
   signalCode: NodeJS.Signals | null = null;
+  /** The number of the signal that ended it, read from the wait status (Node knows no name for some). */
+  signalNumber: number | undefined;
   stdout: Readable | null = null;
   /** The console is the one stream: stdout and stderr of the job are the same FIFO. */
   readonly stderr: Readable = Readable.from([]);
@@ -217,8 +219,10 @@ export class LaunchedJob extends EventEmitter {
   ended(status: number): void {
     this.state = 'done';
     const signal = status & 0x7f;
-    if (signal !== 0) this.signalCode = signalName(signal);
-    else this.exitCode = (status >> 8) & 0xff;
+    if (signal !== 0) {
+      this.signalNumber = signal;
+      this.signalCode = signalName(signal);
+    } else this.exitCode = (status >> 8) & 0xff;
     this.emit('exit', this.exitCode, this.signalCode);
   }
 
@@ -232,9 +236,10 @@ export class LaunchedJob extends EventEmitter {
   }
 }
 
+/** The signal's name; one Node has no name for (the real-time ones) gets a made-up one: signalNumber is the truth. */
 function signalName(n: number): NodeJS.Signals {
   for (const [name, value] of Object.entries(osConstants.signals)) if (value === n) return name as NodeJS.Signals;
-  return 'SIGKILL';
+  return `SIG${n}` as NodeJS.Signals;
 }
 
 const hex = (s: string): string => `x${Buffer.from(s).toString('hex')}`;

@@ -32,6 +32,8 @@ export interface ChildLike extends EventEmitter {
   readonly pid?: number;
   readonly exitCode: number | null;
   readonly signalCode: NodeJS.Signals | null;
+  /** The signal's number where it is known exactly (a launcher's job): Node names no real-time signal. */
+  readonly signalNumber?: number;
   readonly stdin: Writable | null;
   readonly stdout: Readable | null;
   readonly stderr: Readable | null;
@@ -165,7 +167,7 @@ export function runSpawned(
       // The script's own status, read by the wrapper inside the runner.
       if (marker !== undefined) return marker;
       if (exit?.signal) {
-        const number = constants.signals[exit.signal] ?? 0;
+        const number = child.signalNumber ?? constants.signals[exit.signal] ?? 0;
         // The script itself when it is our child, else the runner (bwrap) that holds it.
         return { type: 'signalled', signal: number };
       }

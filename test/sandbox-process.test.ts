@@ -197,3 +197,14 @@ test('where the launcher cannot make its directory, the worker spawns the job it
     fs.rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('a job ended by a real-time signal (which Node has no name for) is reported with its number', { skip: !launcherHere && 'the launcher runs as root with cgroups only' }, async () => {
+  const sandbox = new ProcessSandbox();
+  try {
+    const r = await runScript({ ...options, make: () => sandbox }, 'echo before\nkill -36 $$\necho after\n');
+    assert.deepEqual(r.outcome, { type: 'signalled', signal: 36 });
+    assert.deepEqual(r.lines, ['before']);
+  } finally {
+    await sandbox.cleanup();
+  }
+});
