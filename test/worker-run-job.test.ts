@@ -1,14 +1,14 @@
 // runJob and collectArtifacts on real files: what is sent, what is not, and that nothing stays behind.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ProcessSandbox } from '../sandbox/process.ts';
 import { destroyPool } from '../src/pool/pool.ts';
 import { collectArtifacts } from '../src/worker/collect-artifacts.ts';
-import { runJob } from '../src/worker/run-job.ts';
+import { JobDirs, prepareJobDir, runJob } from '../src/worker/run-job.ts';
 
 after(() => destroyPool());
 
@@ -100,5 +100,73 @@ test('collectArtifacts lists top-level files first, then each directory sorted',
     assert.deepEqual(r.type === 'ok' && r.files.map((f) => f.path), ['x', 'y', 'a/k', 'b/q', 'b/z/1']);
   } finally {
     rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+// A looping worker keeps a job's directory for the next job when the job left it as it was given (JobDirs).
+async function loopJob(dirs: JobDirs, sandbox: ProcessSandbox, tmpRoot: string, script: string) {
+  const dir = prepareJobDir({ sandbox, tmpRoot, dirs })!;
+  const lines: string[] = [];
+  const report = await runJob(
+    { type: 'script', name: 't', script, platform: 'test' },
+    { sandbox, tmpRoot, dir, dirs, onLine: (l) => lines.push(Buffer.from(l).toString('latin1')), signal: new AbortController().signal },
+  );
+  return { dir, report, lines };
+}
+
+test('a looping worker: the next job gets the directory of the last one when it was left as given, its script written over', async () => {
+  const tmpRoot = root();
+  const sandbox = new ProcessSandbox();
+  const dirs = new JobDirs();
+  try {
+    const long = `# ${'x'.repeat(5000)}\necho one; stat -c '%a %h' script.sh; ls -A\n`;
+    const first = await loopJob(dirs, sandbox, tmpRoot, long);
+    assert.deepEqual(first.report.result, { type: 'exited', code: 0 });
+    assert.deepEqual(first.lines, ['one', '500 1', 'script.sh']);
+    assert.deepEqual(readdirSync(tmpRoot), [first.dir.slice(tmpRoot.length + 1)]);
+    // a shorter script over the longer one: exactly its bytes, mode 0500, nothing else in the directory
+    const short = 'echo two; stat -c %a script.sh; wc -c < script.sh; ls -A\n';
+    const second = await loopJob(dirs, sandbox, tmpRoot, short);
+    assert.equal(second.dir, first.dir);
+    assert.deepEqual(second.lines, ['two', '500', String(short.length), 'script.sh']);
+    // artifacts: the directory is removed, the next job has a new one
+    const third = await loopJob(dirs, sandbox, tmpRoot, 'echo data > out.txt\n');
+    assert.equal(third.dir, first.dir);
+    assert.deepEqual(third.report.files.map((f) => f.path), ['out.txt']);
+    assert.deepEqual(readdirSync(tmpRoot), []);
+    const fourth = await loopJob(dirs, sandbox, tmpRoot, 'ls -A\n');
+    assert.notEqual(fourth.dir, first.dir);
+    assert.deepEqual(fourth.lines, ['script.sh']);
+    await dirs.clear();
+    assert.deepEqual(readdirSync(tmpRoot), []);
+  } finally {
+    await sandbox.cleanup();
+    rmSync(tmpRoot, { recursive: true, force: true });
+  }
+});
+
+test('a looping worker: a directory or script the job changed is not used again', async () => {
+  const tmpRoot = root();
+  const sandbox = new ProcessSandbox();
+  const dirs = new JobDirs();
+  const outside = mkdtempSync(join(tmpdir(), 'builder-outside-'));
+  writeFileSync(join(outside, 'target'), 'untouched\n');
+  try {
+    for (const change of ['chmod 755 .', 'chmod 700 script.sh', `rm script.sh; ln -s ${outside}/target script.sh`, `ln script.sh ${outside}/hard`, 'rm script.sh', 'exit 3']) {
+      const { dir } = await loopJob(dirs, sandbox, tmpRoot, `${change}\n`);
+      const kept = readdirSync(tmpRoot).length === 1;
+      // a nonzero exit leaves the directory as given: kept; any change: removed
+      assert.equal(kept, change === 'exit 3', change);
+      const next = await loopJob(dirs, sandbox, tmpRoot, 'stat -c %a .; ls -A\n');
+      assert.equal(next.dir === dir, kept, change);
+      assert.deepEqual(next.lines, ['700', 'script.sh'], change);
+    }
+    assert.equal(readFileSync(join(outside, 'target'), 'utf8'), 'untouched\n');
+    await dirs.clear();
+    assert.deepEqual(readdirSync(tmpRoot), []);
+  } finally {
+    await sandbox.cleanup();
+    rmSync(tmpRoot, { recursive: true, force: true });
+    rmSync(outside, { recursive: true, force: true });
   }
 });

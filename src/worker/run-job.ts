@@ -1,7 +1,8 @@
-// One job from start to end on this machine: a fresh private directory, script.sh (mode 0500) in it, executed
+// One job from start to end on this machine: a private directory holding nothing but script.sh (mode 0500), executed
 // there by the sandbox as the original worker does (its shebang honoured, see sandbox/job-shell.ts), the console
-// streamed, the artifacts collected after a normal exit, and the directory removed whatever happened.
-import { mkdtempSync, rmdirSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+// streamed, the artifacts collected after a normal exit, and the directory removed whatever happened, or (a looping
+// worker, JobDirs) kept for the next job when the job left it exactly as it was given.
+import { closeSync, constants as fsConstants, ftruncateSync, lstatSync, mkdtempSync, openSync, readdirSync, rmdirSync, rmSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
 import { chmod, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -29,15 +30,69 @@ export interface RunJobOptions {
   onEnded?: () => void;
   /** The job directory, made already by prepareJobDir (with its first process prestarted); else made here. */
   dir?: string;
+  /** A looping worker's directories (with dir): the job's is kept for the next job instead of removed where it may be. */
+  dirs?: JobDirs;
+}
+
+/**
+ * The job directories of a looping worker. Making a directory and script.sh for each job and removing both after was
+ * a tenth of a short job's worker CPU: on ext4 (without a journal) each new inode is found by skipping every inode
+ * freed in the last half minute, which this churn itself fills, and rmdir then waits on the disk. A directory the job
+ * left exactly as it was given (script.sh alone in it, a regular file of ours with one link and mode 0500; the
+ * directory ours with mode 0700) is kept for the next job: the next script is written over the last one, in the same
+ * inode. Anything else (artifacts, a file or mode changed) and it is removed as before and the next one is new.
+ */
+export class JobDirs {
+  private spare: string | undefined;
+  /** The directory handed out last that holds the script of a previous job. */
+  private reusedDir: string | undefined;
+  private readonly uid = process.getuid?.();
+
+  /** The spare directory if there is one, else a new one. */
+  take(tmpRoot: string | undefined): string {
+    const dir = this.spare;
+    this.spare = undefined;
+    this.reusedDir = dir;
+    return dir ?? makeJobDir(tmpRoot);
+  }
+
+  /** Whether dir holds a previous job's script.sh (written over by runJob). */
+  reused(dir: string): boolean {
+    return dir === this.reusedDir;
+  }
+
+  /** Keeps dir for the next job if the job left it as it was given; false: the caller removes it. */
+  keep(dir: string): boolean {
+    if (this.spare !== undefined || this.uid === undefined) return false;
+    try {
+      const names = readdirSync(dir);
+      if (names.length !== 1 || names[0] !== SCRIPT_NAME) return false;
+      const script = lstatSync(join(dir, SCRIPT_NAME));
+      if (!script.isFile() || script.nlink !== 1 || (script.mode & 0o7777) !== 0o500 || script.uid !== this.uid) return false;
+      const d = lstatSync(dir);
+      if (!d.isDirectory() || (d.mode & 0o7777) !== 0o700 || d.uid !== this.uid) return false;
+    } catch {
+      return false;
+    }
+    this.spare = dir;
+    return true;
+  }
+
+  /** Removes the spare directory (the worker is stopping). */
+  async clear(): Promise<void> {
+    const dir = this.spare;
+    this.spare = undefined;
+    if (dir !== undefined) await removeDir(dir);
+  }
 }
 
 /**
  * A job directory made before the job is known, and the sandbox's first process for it started (Sandbox.prestart):
  * the looping worker does this while it waits for its next job. runJob({ dir }) uses both, or abandonJobDir ends them.
  */
-export function prepareJobDir(options: Pick<RunJobOptions, 'sandbox' | 'tmpRoot' | 'network' | 'env' | 'limits'>): string | undefined {
+export function prepareJobDir(options: Pick<RunJobOptions, 'sandbox' | 'tmpRoot' | 'network' | 'env' | 'limits' | 'dirs'>): string | undefined {
   if (!options.sandbox.prestart) return undefined;
-  const dir = makeJobDir(options.tmpRoot);
+  const dir = options.dirs ? options.dirs.take(options.tmpRoot) : makeJobDir(options.tmpRoot);
   options.sandbox.prestart({ dir, script: SCRIPT_NAME, network: options.network ?? false, env: options.env, limits: options.limits });
   return dir;
 }
@@ -59,7 +114,7 @@ export interface JobReport {
   outcome: RunOutcome;
   result: Result;
   files: Artifact[];
-  /** The job directory, already removed. */
+  /** The job directory, already removed (or kept by RunJobOptions.dirs for the next job). */
   dir: string;
 }
 
@@ -67,8 +122,10 @@ export interface JobReport {
 // waits on its event loop then, and a thread-pool round trip per call was a visible part of a short job's cycle.
 export async function runJob(job: ScriptJob, options: RunJobOptions): Promise<JobReport> {
   const dir = options.dir ?? makeJobDir(options.tmpRoot);
+  // Whether the directory may be kept for the next job: only once the job has run (not after a throw).
+  let ran = false;
   try {
-    writeFileSync(join(dir, SCRIPT_NAME), job.script, { mode: 0o500 });
+    writeScript(dir, job.script, options.dir !== undefined && options.dirs?.reused(dir) === true);
     options.timer?.mark('prepare');
     const outcome = await options.sandbox.run(
       {
@@ -84,6 +141,7 @@ export async function runJob(job: ScriptJob, options: RunJobOptions): Promise<Jo
       options.onLine,
       options.signal,
     );
+    ran = true;
     if (!outcomeKeepsArtifacts(outcome)) return { outcome, result: outcomeToResult(outcome), files: [], dir };
     const collected = await collectArtifacts(dir, { exclude: SCRIPT_NAME, maxBytes: options.maxArtifactBytes });
     options.timer?.mark('collect');
@@ -95,9 +153,41 @@ export async function runJob(job: ScriptJob, options: RunJobOptions): Promise<Jo
   } finally {
     // A prestarted process that run() did not take (it threw before): ended with its hold.
     if (options.dir !== undefined) await options.sandbox.cancelPrestart?.(dir);
-    await removeDir(dir);
+    if (!(ran && options.dir !== undefined && options.dirs?.keep(dir))) await removeDir(dir);
     options.timer?.mark('cleanup');
   }
+}
+
+/**
+ * script.sh, mode 0500. In a directory kept from a previous job (reused) it is written over the previous script in the
+ * same inode (see JobDirs): never through a link (O_NOFOLLOW), never blocking (O_NONBLOCK: not a FIFO's open), cut
+ * to the new length. Where that cannot be (not writable by us: a worker not running as root), it is made anew.
+ */
+function writeScript(dir: string, script: string, reused: boolean): void {
+  const path = join(dir, SCRIPT_NAME);
+  if (reused) {
+    let fd: number | undefined;
+    try {
+      fd = openSync(path, fsConstants.O_WRONLY | fsConstants.O_NOFOLLOW | fsConstants.O_NONBLOCK);
+    } catch {
+      try {
+        unlinkSync(path);
+      } catch {
+        // gone already: made anew below
+      }
+    }
+    if (fd !== undefined) {
+      try {
+        const bytes = Buffer.from(script);
+        for (let at = 0; at < bytes.length; ) at += writeSync(fd, bytes, at, bytes.length - at, at);
+        ftruncateSync(fd, bytes.length);
+      } finally {
+        closeSync(fd);
+      }
+      return;
+    }
+  }
+  writeFileSync(path, script, { mode: 0o500, flag: reused ? 'wx' : 'w' });
 }
 
 /** rm -rf that also gets through directories the job made unwritable or unreadable. */

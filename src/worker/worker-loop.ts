@@ -17,7 +17,7 @@ import { WorkerError, WorkerErrorCode as E } from '../errors/worker-error.ts';
 import { Backoff, type BackoffOptions } from './backoff.ts';
 import { OutputStream } from './output-stream.ts';
 import { PhaseTimer } from './phase-timer.ts';
-import { abandonJobDir, prepareJobDir, runJob } from './run-job.ts';
+import { abandonJobDir, JobDirs, prepareJobDir, runJob } from './run-job.ts';
 
 export interface WorkerOptions {
   host: string;
@@ -41,6 +41,8 @@ export interface WorkerOptions {
   log?: (message: string) => void;
   /** Log where each job's cycle went (connect, wait, spawn, job, reap, collect, report, ...). */
   timings?: boolean;
+  /** Job directories kept from one job to the next (runWorker makes them for a looping worker). */
+  jobDirs?: JobDirs;
 }
 
 export type SessionEnd =
@@ -167,7 +169,7 @@ export async function workSession(options: WorkerOptions, greeted?: Promise<Gree
   try {
     await socket.sendFramed(jobRequestedFrame(options.platform), 'job-requested');
     // Looping: the job's directory and first process are made while the server finds the job.
-    if (options.loop) early = prepareJobDir(options);
+    if (options.loop) early = prepareJobDir({ ...options, dirs: options.jobDirs });
     const schedule = await expectCmd(socket, options.stop);
     if (schedule === 'stopped') return { type: 'stopped' };
     if (schedule.type !== 'job-schedule') throw new WorkerError(E.UNEXPECTED_COMMAND, `expected job-schedule, got ${schedule.type}`);
@@ -233,6 +235,7 @@ async function runScheduled(
       timer,
       onEnded,
       dir,
+      dirs: options.jobDirs,
     });
     output.flush();
     if (lost) {
@@ -300,10 +303,12 @@ export async function runWorker(options: WorkerOptions): Promise<number> {
   // The clock's timers do not hold the process open (the server's must not); a looping worker waiting out its
   // backoff has nothing else that does, and Node would end it (exit 13, an unsettled top-level await).
   const keepAlive = options.loop ? setInterval(() => undefined, 2 ** 30) : undefined;
+  const jobDirs = options.loop ? (options.jobDirs ?? new JobDirs()) : options.jobDirs;
   try {
-    return await loop(options, log, clock, backoff, stop);
+    return await loop({ ...options, jobDirs }, log, clock, backoff, stop);
   } finally {
     clearInterval(keepAlive);
+    await jobDirs?.clear();
   }
 }
 
