@@ -28,9 +28,9 @@ export interface JobHold {
   gatedArgv?: string[];
   /** The cgroup.procs file a job's first process writes its pid into, to join the hold (the launcher's way in). */
   procsFile?: string;
-  /** Kills every process of the job still alive (leader: the spawned process, leading its group); false when the
-   * kernel cannot tell who they are and the caller must scan for them. */
-  killAll(leader: number): boolean;
+  /** Kills every process of the job still alive (leader: the spawned process, leading its group; leaderReaped: it has
+   * exited and was waited for); false when the kernel cannot tell who they are and the caller must scan for them. */
+  killAll(leader: number, leaderReaped?: boolean): boolean;
   /** Gives back what the hold took (the cgroup directory), once its members are gone; after killAll. */
   release(): Promise<void>;
 }
@@ -92,15 +92,26 @@ class CgroupContainment implements Containment {
     const gate = `echo $$ > "$1" || exit 125; read -r go && [ "$go" = go ] || exit 125; exec 0</dev/null; ${sh[2]}`;
     const held = dir;
     let released = false;
+    /** Seen empty by killAll after the leader was reaped: nothing of the job is left, nor can join. */
+    let empty = false;
     return {
       argv,
       gatedArgv: [...prefix, sh[0]!, sh[1]!, gate, sh[0]!, procs],
       procsFile: procs,
       directChild: true,
-      killAll(leader) {
-        signalGroup(leader);
+      killAll(leader, leaderReaped = false) {
         // once given back, the group may hold the next job
-        if (released || !populated(held)) return true;
+        if (released) return true;
+        if (!populated(held)) {
+          // Usually the job's only process has just been reaped: nothing to kill, no group to signal (its number may
+          // be another's by now), and nothing can join later (all of the job descends from the leader, which joined
+          // before anything ran). A leader not yet reaped may not have joined yet: its group is signalled.
+          if (leaderReaped) empty = true;
+          else signalGroup(leader);
+          return true;
+        }
+        empty = false;
+        signalGroup(leader);
         try {
           writeFileSync(join(held, 'cgroup.kill'), '1');
         } catch {
@@ -114,7 +125,7 @@ class CgroupContainment implements Containment {
         // cgroup.kill is carried out asynchronously: the group is free once its last member has exited. One that
         // never empties is not used again, and goes if it ever can.
         for (let i = 0; i < 2000; i++) {
-          if (!populated(held)) {
+          if (empty || !populated(held)) {
             if (this.idle.length < IDLE_CGROUPS_KEPT) this.idle.push(held);
             else rmdirQuietly(held);
             return;

@@ -244,6 +244,27 @@ function signalName(n: number): NodeJS.Signals {
 
 const hex = (s: string): string => `x${Buffer.from(s).toString('hex')}`;
 
+/** The last environment sent and its hex (a worker's jobs mostly share one). */
+let lastEnv = { text: '', hex: hex('') };
+function envHex(text: string): string {
+  if (lastEnv.text !== text) lastEnv = { text, hex: hex(text) };
+  return lastEnv.hex;
+}
+
+/**
+ * Where the consoles' FIFOs go: TMPDIR when set, else /dev/shm (tmpfs: making and removing a FIFO there touches no
+ * disk, where on ext4 each new inode is searched for among those freed lately), else the system's temporary directory.
+ */
+function fifoParent(): string {
+  if (process.env.TMPDIR) return tmpdir();
+  try {
+    accessSync('/dev/shm', fsConstants.W_OK | fsConstants.X_OK);
+    return '/dev/shm';
+  } catch {
+    return tmpdir();
+  }
+}
+
 export type LauncherKind = 'compiled' | 'perl';
 
 /** Where scripts/build.mjs puts the compiled launcher (absent where no C compiler was found). */
@@ -303,7 +324,7 @@ export class JobLauncher {
       .filter(([, v]) => v !== undefined)
       .map(([k, v]) => `${k}=${v}`)
       .join('\0');
-    const run = `run ${id} ${hex(spec.procs)} ${hex(spec.dir)} ${hex(fifo)} ${hex(spec.script)} ${hex(env)}\n`;
+    const run = `run ${id} ${hex(spec.procs)} ${hex(spec.dir)} ${hex(fifo)} ${hex(spec.script)} ${envHex(env)}\n`;
     const job = new LaunchedJob(fifo, {
       ask: () => {
         if (this.process !== launcher || !this.running()) return false;
@@ -351,7 +372,7 @@ export class JobLauncher {
     const own = netNamespace('self');
     if (own === undefined) return Promise.resolve(false);
     try {
-      this.fifoDir = mkdtempSync(join(tmpdir(), 'builder-launcher-'));
+      this.fifoDir = mkdtempSync(join(fifoParent(), 'builder-launcher-'));
     } catch {
       return Promise.resolve(false);
     }

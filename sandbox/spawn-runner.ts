@@ -107,12 +107,12 @@ export function runSpawned(
     child.stdout!.on('close', streamDone);
     child.stderr!.on('close', streamDone);
 
-    const kill = () => {
+    const kill = (leaderReaped = false) => {
       if (leader === undefined) {
         killPending = true;
         return;
       }
-      if (!plan.hold?.killAll(leader)) killTree(leader, pipeIds);
+      if (!plan.hold?.killAll(leader, leaderReaped)) killTree(leader, pipeIds);
     };
     const deadline = clock.setTimeout(() => {
       stopped ??= { type: 'timeout' };
@@ -129,7 +129,7 @@ export function runSpawned(
       exit = { code, signal: sig };
       timer?.mark('job');
       // Whatever the job left running in the background goes with it.
-      kill();
+      kill(true);
       timer?.mark('reap');
       plan.onEnded?.();
       // A process that escaped the tree may still hold the console open: stop waiting for it after a while.
