@@ -56,6 +56,11 @@ export interface Change {
   after?: (() => void)[];
   /** not persisted: run (last first) when the change could not be made durable, to put memory back as it was */
   undo?: (() => void)[];
+  /**
+   * not persisted: nobody waits on this change at once (a run's end), so its commit may wait one more turn of
+   * the event loop for other changes to share its disk sync (store.ts, TransactionOptions); durable all the same
+   */
+  lazy?: boolean;
 }
 
 export interface Loaded {

