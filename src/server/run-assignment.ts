@@ -3,7 +3,8 @@
 import { createActor } from 'xstate';
 import { jobRunMachine } from '../../machines/job-run.ts';
 import type { Job, ScriptJob } from '../protocol/types.ts';
-import { randomUuid, uuidFromString, uuidToString } from '../protocol/uuid.ts';
+import { uuidFromString, uuidToString } from '../protocol/uuid.ts';
+import { newRunUuid } from './run-uuid.ts';
 import type { Change, RunningRecord } from './persistence.ts';
 import { timedOut } from './run-completion.ts';
 import { qkey, type Assignment, type Run, type SupervisorCore, type WorkerHandle } from './supervisor-core.ts';
@@ -39,7 +40,7 @@ export function assign(core: SupervisorCore, worker: WorkerHandle, platform: str
     run.console.reset();
     run.queued = queued;
   } else {
-    const bytes = randomUuid();
+    const bytes = newRunUuid();
     const uuid = uuidToString(bytes);
     const actor = createActor(jobRunMachine, {
       input: { uuid, jobName: queued.name, platform, queuedAt: now, timeoutMs: core.timeoutMs(queued.name) },
