@@ -48,6 +48,11 @@ export class ProcessSandbox implements Sandbox {
     return chooseContainment(this.options.containment);
   }
 
+  /** Under the /proc scan a process that leaves the job's group, session and console escapes it. */
+  get jobsMayOutlive(): boolean {
+    return this.containment.kind === 'scan';
+  }
+
   describe(): string {
     const launched = this.launcher.running() ? '; jobs without network forked by a launcher in a network namespace that has only a loopback' : '';
     return `process sandbox; job trees held by ${this.containment.description}${launched}`;

@@ -52,6 +52,11 @@ export interface Sandbox {
   /** One line for the worker's start: the sandbox and how it holds and isolates jobs. */
   describe?(): string;
   /**
+   * True where a job's process can outlive the job (a hold the kernel does not enforce): its directory is then
+   * never given to a later job (run-job.ts JobDirs).
+   */
+  readonly jobsMayOutlive?: boolean;
+  /**
    * Starts, before the job is known, what will run a job in spec.dir (the looping worker, while it waits for its
    * next job): run() for that directory, with the same network and environment, then only lets it go. Optional.
    */

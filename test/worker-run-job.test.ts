@@ -170,3 +170,22 @@ test('a looping worker: a directory or script the job changed is not used again'
     rmSync(outside, { recursive: true, force: true });
   }
 });
+
+test('a looping worker: where a job\'s process may outlive it (the /proc scan), its directory is never given to the next job', async () => {
+  const tmpRoot = root();
+  const sandbox = new ProcessSandbox({ containment: 'scan' });
+  const dirs = new JobDirs();
+  try {
+    assert.equal(sandbox.jobsMayOutlive, true);
+    const first = await loopJob(dirs, sandbox, tmpRoot, 'echo one\n');
+    assert.deepEqual(first.lines, ['one']);
+    assert.deepEqual(readdirSync(tmpRoot), []);
+    const second = await loopJob(dirs, sandbox, tmpRoot, 'echo two\n');
+    assert.notEqual(second.dir, first.dir);
+    assert.deepEqual(second.lines, ['two']);
+  } finally {
+    await dirs.clear();
+    await sandbox.cleanup();
+    rmSync(tmpRoot, { recursive: true, force: true });
+  }
+});

@@ -153,7 +153,9 @@ export async function runJob(job: ScriptJob, options: RunJobOptions): Promise<Jo
   } finally {
     // A prestarted process that run() did not take (it threw before): ended with its hold.
     if (options.dir !== undefined) await options.sandbox.cancelPrestart?.(dir);
-    if (!(ran && options.dir !== undefined && options.dirs?.keep(dir))) await removeDir(dir);
+    // Never for a later job where something of this one may still run and write there.
+    const keep = ran && options.dir !== undefined && !options.sandbox.jobsMayOutlive && options.dirs?.keep(dir) === true;
+    if (!keep) await removeDir(dir);
     options.timer?.mark('cleanup');
   }
 }
