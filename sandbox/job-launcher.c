@@ -102,6 +102,20 @@ static void put(int fd, const char *s) {
 }
 
 /*
+ * An error's text without what strerror may do for a translation (look up the locale, allocate): in a vfork child
+ * nothing may touch the launcher's heap. glibc's strerrordesc_np (2.32+) reads a fixed table, as musl's strerror
+ * does; an older glibc's strerror, in the launcher's LC_ALL=C, translates nothing.
+ */
+static const char *error_text(int e) {
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || __GLIBC_MINOR__ >= 32)
+  const char *text = strerrordesc_np(e);
+  return text ? text : "unknown error";
+#else
+  return strerror(e);
+#endif
+}
+
+/*
  * The job's first process (see the Perl launcher's child()), a vfork child: it shares the launcher's memory until its
  * exec, so it only makes system calls and writes to its own stack. Never returns.
  */
@@ -114,11 +128,11 @@ __attribute__((noreturn)) static void child(const char *procs, const char *dir, 
   if (procs[0]) {
     int fd = open(procs, O_WRONLY | O_CLOEXEC);
     if (fd < 0)
-      snprintf(err, sizeof err, "cannot open %s: %s\n", procs, strerror(errno));
+      snprintf(err, sizeof err, "cannot open %s: %s\n", procs, error_text(errno));
     else {
       char pid[24];
       int n = snprintf(pid, sizeof pid, "%d\n", (int)getpid());
-      if (write(fd, pid, (size_t)n) != n) snprintf(err, sizeof err, "cannot join %s: %s\n", procs, strerror(errno));
+      if (write(fd, pid, (size_t)n) != n) snprintf(err, sizeof err, "cannot join %s: %s\n", procs, error_text(errno));
       close(fd);
     }
   }
@@ -135,7 +149,7 @@ __attribute__((noreturn)) static void child(const char *procs, const char *dir, 
     _exit(125);
   }
   if (chdir(dir) < 0) {
-    snprintf(err, sizeof err, "cannot enter %s: %s\n", dir, strerror(errno));
+    snprintf(err, sizeof err, "cannot enter %s: %s\n", dir, error_text(errno));
     put(STDERR_FILENO, err);
     _exit(125);
   }
@@ -146,7 +160,7 @@ __attribute__((noreturn)) static void child(const char *procs, const char *dir, 
     execve("/bin/sh", shv, envp);
   }
   int enoent = errno == ENOENT;
-  snprintf(err, sizeof err, "/bin/sh: 1: exec: %s: %s\n", path, enoent ? "not found" : strerror(errno));
+  snprintf(err, sizeof err, "/bin/sh: 1: exec: %s: %s\n", path, enoent ? "not found" : error_text(errno));
   put(STDERR_FILENO, err);
   _exit(enoent ? 127 : 126);
 }
