@@ -30,7 +30,7 @@ function compileLauncher() {
   const tmp = path.join(dist, `${LAUNCHER}.${process.pid}.tmp`);
   const cc = spawnSync(process.env.CC || 'cc', ['-O2', '-Wall', '-o', tmp, path.join(root, LAUNCHER_SOURCE)], { encoding: 'utf8' });
   if (cc.status === 0) return tmp;
-  const why = cc.error ? `no C compiler (${cc.error.message})` : `cc failed: ${cc.stderr.trim()}`;
+  const why = cc.error ? `no C compiler (${cc.error.message})` : `cc failed: ${cc.stderr.trim().split('\n')[0]}`;
   console.warn(`builder: the compiled job launcher was not built, ${why}; workers use the Perl one`);
   return undefined;
 }
