@@ -521,6 +521,20 @@ export function runStoreConformance(name: string, make: MakeStoreHarness): void 
         assert.equal(s.getMeta('last'), 49);
       });
 
+      it('a lazy transaction is applied whole and in call order with the ones after it', async () => {
+        const lazy = s.transaction(
+          (tx) => {
+            tx.setMeta('lazy', 1);
+            tx.pushBack('lazyq', script('l1', 'lazyq'));
+          },
+          { lazy: true },
+        );
+        const next = s.transaction((tx) => [tx.getMeta('lazy'), names(tx.listQueue('lazyq'))]);
+        await lazy;
+        assert.deepEqual(await next, [1, ['l1']]);
+        assert.equal(s.getMeta('lazy'), 1);
+      });
+
       it('one failing transaction among concurrent ones leaves the others', async () => {
         const results = await Promise.allSettled([
           s.transaction((tx) => tx.setMeta('p1', 1)),

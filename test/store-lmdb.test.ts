@@ -104,6 +104,32 @@ describe('LMDB store', () => {
     });
   });
 
+  it('a lazy transaction waits one more turn: one asked for in the next turn shares its commit, and both survive a reopen', async () => {
+    await withDir(async (dir) => {
+      let s = await openLmdbStore(dir);
+      try {
+        const seen: string[] = [];
+        const lazy = s.transaction(() => void seen.push('lazy runs'), { lazy: true }).then(() => seen.push('lazy durable'));
+        let next: Promise<unknown> | undefined;
+        setImmediate(() => {
+          next = s.transaction((tx) => {
+            seen.push('next runs');
+            tx.setMeta('next', 1);
+          }).then(() => seen.push('next durable'));
+        });
+        await lazy;
+        await next;
+        // a transaction of its own would have made the lazy one durable before the next one ran
+        assert.deepEqual(seen, ['lazy runs', 'next runs', 'lazy durable', 'next durable']);
+        await s.close();
+        s = await openLmdbStore(dir);
+        assert.equal(s.getMeta('next'), 1);
+      } finally {
+        await s.close();
+      }
+    });
+  });
+
   for (const together of [1, SYNC_BATCH_MAX, SYNC_BATCH_MAX + 1, 50]) {
     it(`${together} transactions asked for in one turn: each commits or rolls back alone, in order, and survives a reopen`, async () => {
       await withDir(async (dir) => {
