@@ -1,9 +1,8 @@
 /*
  * The process sandbox's job launcher, compiled (scripts/build.mjs builds dist/job-launcher where a C compiler is
  * present; job-launcher.ts runs the Perl one otherwise). Same protocol and same job start as the Perl launcher in
- * job-launcher.ts, whose comment explains both. Compiled, the launcher is a process of a few pages: forking it copies
- * almost nothing, and its child runs no interpreter (copy-on-write faults and TLB flushes were most of the Perl
- * launcher's cost per job).
+ * job-launcher.ts, whose comment explains both. Compiled, the launcher forks with vfork (nothing of it is copied) and
+ * its child runs no interpreter: copy-on-write faults and TLB flushes were most of the Perl launcher's cost per job.
  *
  * SIGCHLD is blocked and read from a signalfd, so an exit can never slip in between the check and the wait.
  */
@@ -30,16 +29,21 @@ struct job {
 
 static struct job *jobs;
 
-static void say(const char *s, size_t n) {
+/* Writes all of s (system calls only: the vfork child uses it too); -1 when the fd takes no more. */
+static int write_all(int fd, const char *s, size_t n) {
   while (n > 0) {
-    ssize_t w = write(STDOUT_FILENO, s, n);
-    if (w < 0) {
-      if (errno == EINTR) continue;
-      _exit(1);
-    }
+    ssize_t w = write(fd, s, n);
+    if (w < 0 && errno == EINTR) continue;
+    if (w <= 0) return -1;
     s += w;
     n -= (size_t)w;
   }
+  return 0;
+}
+
+/* A line to the worker; when the worker no longer reads, the launcher ends. */
+static void say(const char *s, size_t n) {
+  if (write_all(STDOUT_FILENO, s, n) < 0) _exit(1);
 }
 
 static void sayf(const char *fmt, const char *id, long value) {
@@ -74,7 +78,7 @@ static int nibble(char c) {
   return -1;
 }
 
-/* A field "x" + hex, decoded in place; its length in *len. 0 when malformed. */
+/* A field "x" + hex, decoded in place; its length in *len. NULL when malformed. */
 static char *unhex(char *field, size_t *len) {
   if (field[0] != 'x') return NULL;
   size_t n = strlen(field + 1);
@@ -91,14 +95,7 @@ static char *unhex(char *field, size_t *len) {
 }
 
 static void put(int fd, const char *s) {
-  size_t n = strlen(s);
-  while (n > 0) {
-    ssize_t w = write(fd, s, n);
-    if (w < 0 && errno == EINTR) continue;
-    if (w <= 0) return;
-    s += w;
-    n -= (size_t)w;
-  }
+  (void)write_all(fd, s, strlen(s));
 }
 
 /*

@@ -429,10 +429,8 @@ export class JobLauncher {
     // the console of a job forgotten before the launcher made it
     if (!job && what === 'fifo' && this.fifoDir) rmSync(join(this.fifoDir, `console-${id}`), { force: true });
     if (!job) return;
-    if (what === 'fifo') {
-      job.madeConsole();
-      this.unrefWhenIdle();
-    } else if (what === 'pid') job.forked(Number(arg));
+    if (what === 'fifo') job.madeConsole();
+    else if (what === 'pid') job.forked(Number(arg));
     else if (what === 'end') {
       jobs.delete(id!);
       this.unrefWhenIdle();

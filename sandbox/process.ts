@@ -225,20 +225,17 @@ function hasLimits(limits: PrestartSpec['limits']): boolean {
 
 /** Kills a started process that will not run a job, with anything in its hold, and gives the hold back. */
 async function endStarted(s: Started): Promise<void> {
-  s.child.stdin?.destroy();
-  s.child.stdout?.destroy();
-  s.child.stderr?.destroy();
-  const pid = s.child.pid;
-  const launched = s.child instanceof LaunchedJob ? s.child : undefined;
-  if (pid !== undefined && !s.hold.killAll(pid)) killTree(pid, new Set());
-  launched?.kill();
-  if (pid !== undefined && s.child.exitCode === null && s.child.signalCode === null)
-    await new Promise((resolve) => {
-      s.child.once('exit', resolve);
-      // a launched job whose launcher ended
-      s.child.once('error', resolve);
-    });
-  launched?.discard();
+  if (s.child instanceof LaunchedJob) {
+    // Prepared only: a launcher's job is forked at its go, which only runSpawned gives. Its console goes.
+    s.child.discard();
+  } else {
+    s.child.stdin?.destroy();
+    s.child.stdout?.destroy();
+    s.child.stderr?.destroy();
+    const pid = s.child.pid;
+    if (pid !== undefined && !s.hold.killAll(pid)) killTree(pid, new Set());
+    if (pid !== undefined && s.child.exitCode === null && s.child.signalCode === null) await new Promise((resolve) => s.child.once('exit', resolve));
+  }
   await s.hold.release();
 }
 
