@@ -11,7 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { decodeExec } from '../src/protocol/exec-codec.ts';
 import { ppResult } from '../src/protocol/pretty.ts';
-import { BIN, eventually, runCli, startServerProcess, type Proc, type ServerProc } from './helpers/cli-process.ts';
+import { BIN, eventually, runCli, startProc, startServerProcess, type Proc, type ServerProc } from './helpers/cli-process.ts';
 import { killGroup, startInGroup, startOriginalServer, startOriginalWorker, type OriginalServer } from './helpers/peer.ts';
 
 let orig: OriginalServer;
@@ -178,6 +178,28 @@ test('a worker killed mid-job: the job goes back to its queue and the next worke
     const r = await oneResult(s.dir, name);
     assert.deepEqual(r, { console: ['attempt', 'finished'], result: 'exited 0', files: {} }, `${worker} worker on the ${server} server`);
   }
+});
+
+// The original server loses an observer's end when a job's last Output and its JobFinished reach it in one read (it
+// broadcasts the end before the observer waits again; docs/INTEROP.md). Our worker holds JobFinished back a little
+// after a late line; without that, about one such job in seven left its observer waiting forever.
+test('observers of jobs our worker runs for the original server see each end, even right after the last line', { timeout: 120_000 }, async () => {
+  const w = startWorker('ours', 'late-line', orig.remote, ['--loop']);
+  for (let i = 0; i < 8; i++) {
+    const name = `late-line-${i}`;
+    const gate = path.join(work, `${name}.gate`);
+    gates.push(gate);
+    await schedule(orig.remote, name, 'late-line', `echo first\nwhile [ ! -e '${gate}' ]; do sleep 0.02; done\necho last\n`);
+    const observer = startProc(['observe-latest', '--job', name, '-r', orig.remote]);
+    procs.push(observer);
+    await observer.waitFor(/ first$/m, 'stdout');
+    await writeFile(gate, '');
+    const end = await Promise.race([observer.exited, new Promise<'waiting'>((r) => setTimeout(() => r('waiting'), 15_000))]);
+    assert.notEqual(end, 'waiting', `job ${i}: the observer never saw the end:\n${observer.stdout}`);
+    const lines = observer.stdout.split('\n').filter((l) => l && !l.startsWith('Observing ')).map((l) => l.replace(/^\S+ /, ''));
+    assert.deepEqual(lines, ['first', 'last', 'exited 0'], `job ${i}`);
+  }
+  await killGroup(w);
 });
 
 // Our worker's sandboxes change nothing on the wire: the job above in bwrap and in a Docker container

@@ -4,6 +4,9 @@ import { readFile, mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { decodeExec } from '../src/protocol/exec-codec.ts';
+import { encodeCmd } from '../src/protocol/cmd-codec.ts';
+import { connect } from '../src/protocol/connect.ts';
+import { frame } from '../src/protocol/framing.ts';
 import { uuidToString } from '../src/protocol/uuid.ts';
 import type { Cmd, ScriptJob } from '../src/protocol/types.ts';
 import { clientCall, dec, enc, outcome, startFixture, workerRequest, type Fixture } from './helpers/server-fixture.ts';
@@ -145,6 +148,31 @@ describe('worker conversation', () => {
     // the history entry is durable a moment after the result line went out
     for (let i = 0; i < 100 && fx.server.supervisor.history('build').length === 0; i++) await new Promise((r) => setTimeout(r, 10));
     assert.deepEqual(fx.server.supervisor.history('build').map((h) => h.resultText), ['exited 0']);
+  });
+
+  test('lines and the end that reach the server in one read all go to a live observer (the original loses them)', async () => {
+    const w = await workerRequest(fx.port, 'burst');
+    assert.deepEqual(await outcome(fx.port, { type: 'schedule', period: 'never', job: job('burst', 'burst') }), success);
+    const { uuid } = await w.job();
+    await w.sock.send({ type: 'output', uuid, line: enc('backlog') });
+    const observer = await connect('127.0.0.1', fx.port);
+    try {
+      await observer.send({ type: 'client-hello', kind: 'client', version: 13 });
+      assert.equal((await observer.next())?.type, 'server-hello');
+      await observer.send({ type: 'observe', uuid });
+      // the backlog came: the observer is attached, and what follows reaches it live
+      assert.equal(dec((await observer.next() as Extract<Cmd, { type: 'output' }>).line), 'backlog');
+      const burst: Cmd[] = [
+        ...['l1', 'l2', 'l3'].map((l): Cmd => ({ type: 'output', uuid, line: enc(l) })),
+        { type: 'job-finished', uuid, result: { type: 'exited', code: 0 }, files: [] },
+      ];
+      w.sock.socket.write(Buffer.concat(burst.map((c) => frame(encodeCmd(c)))));
+      const rest: string[] = [];
+      for (let r = await observer.next(); r && r.type === 'output'; r = await observer.next()) rest.push(dec(r.line));
+      assert.deepEqual(rest, ['l1', 'l2', 'l3', 'exited 0']);
+    } finally {
+      observer.destroy();
+    }
   });
 
   test('an artifact path escaping the job directory is refused and recorded as a failure', async () => {

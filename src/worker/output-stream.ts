@@ -11,6 +11,8 @@ export class OutputStream {
   private pending: Uint8Array[] = [];
   private pendingBytes = 0;
   private scheduled = false;
+  /** When the last batch was written (performance.now()), if one was. */
+  private lastWriteAt: number | undefined;
 
   constructor(
     private readonly socket: CmdSocket,
@@ -43,8 +45,15 @@ export class OutputStream {
       this.onError(new Error('connection closed while sending output'));
       return;
     }
+    this.lastWriteAt = performance.now();
     raw.write(batch, (err) => {
       if (err) this.onError(err);
     });
+  }
+
+  /** Resolves once `ms` have passed since the last batch was written (at once when none was written that recently). */
+  async quietFor(ms: number): Promise<void> {
+    const wait = this.lastWriteAt === undefined ? 0 : this.lastWriteAt + ms - performance.now();
+    if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
   }
 }

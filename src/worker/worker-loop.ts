@@ -55,6 +55,13 @@ export type SessionEnd =
   /** The connection broke or the server misbehaved (a job in progress was killed); greeted: the server had answered the hello. */
   | { type: 'lost'; error: Error; greeted?: boolean };
 
+/**
+ * How long JobFinished waits after the job's last console line was written. The original server loses an observer's
+ * end (its `builder observe` never returns) when the last Output and JobFinished reach it in one read: it broadcasts
+ * the end before the observer waits again (docs/INTEROP.md). A job that printed nothing lately is not held.
+ */
+const END_AFTER_OUTPUT_MS = 20;
+
 const defaultLog = (message: string): void => {
   process.stderr.write(`builder-worker: ${message}\n`);
 };
@@ -256,6 +263,7 @@ async function runScheduled(
       result: report.result,
       files: report.files.map((f) => ({ path: f.path, data: f.data })),
     };
+    await output.quietFor(END_AFTER_OUTPUT_MS);
     await socket.send(finished);
     await socket.close();
     timer.mark('report');
