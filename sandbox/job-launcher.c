@@ -7,6 +7,7 @@
  * SIGCHLD is blocked and read from a signalfd, so an exit can never slip in between the check and the wait.
  */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -290,7 +291,20 @@ static void kill_all(void) {
   }
 }
 
-int main(void) {
+/* The worker is gone: the consoles' directory it made for this launcher (its argument) goes too, consoles and all. */
+static void remove_dir(const char *dir) {
+  if (!dir) return;
+  DIR *d = opendir(dir);
+  if (d) {
+    for (struct dirent *e; (e = readdir(d));)
+      if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0) unlinkat(dirfd(d), e->d_name, 0);
+    closedir(d);
+  }
+  rmdir(dir);
+}
+
+int main(int argc, char **argv) {
+  const char *dir = argc > 1 ? argv[1] : NULL;
   /* SIGPIPE blocked, not ignored (an ignored one would stay so in the jobs, across exec; the child clears the mask):
    * a write to a gone worker fails with EPIPE, and its end is seen as EOF on stdin. */
   sigset_t blocked, child_mask;
@@ -330,6 +344,7 @@ int main(void) {
     }
     if (r == 0) {
       kill_all();
+      remove_dir(dir);
       return 0;
     }
     used += (size_t)r;

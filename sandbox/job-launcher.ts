@@ -16,7 +16,8 @@
 //
 // Protocol (lines): worker → launcher `fifo ID PATH`, `run ID PROCS DIR FIFO SCRIPT ENV` (each field "x" + hex; ENV
 // is NAME=VALUE\0...); launcher → worker `ready`, `fifo ID`, `pid ID PID`, `end ID WAITSTATUS`, `fail ID MESSAGE-HEX`.
-// When its stdin closes (the worker is gone, even by SIGKILL) it kills what it started, whole cgroups included, and exits.
+// When its stdin closes (the worker is gone, even by SIGKILL) it kills what it started, whole cgroups included, removes
+// the consoles' directory (its one argument) and exits.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import { accessSync, constants as fsConstants, mkdtempSync, openSync, rmSync } from 'node:fs';
@@ -72,6 +73,12 @@ sub kill_all {
     if (open(my $k, '>', $kill)) { syswrite($k, "1"); close($k) }
   }
 }
+sub remove_dir {
+  my $d = shift;
+  return unless defined $d;
+  if (opendir(my $h, $d)) { unlink map { "$d/$_" } grep { !/^\.\.?$/ } readdir $h; closedir $h }
+  rmdir $d;
+}
 sub command {
   my ($cmd, $id, @f) = split / /, shift;
   return unless defined $cmd;
@@ -107,7 +114,7 @@ while (1) {
   next unless vec($rout, fileno(STDIN), 1);
   my $r = sysread(STDIN, $buf, 65536, length $buf);
   if (!defined $r) { next if $!{EINTR} || $!{EAGAIN} }
-  if (!$r) { kill_all(); exit 0 }
+  if (!$r) { kill_all(); remove_dir($ARGV[0]); exit 0 }
   command($1) while $buf =~ s/^([^\n]*)\n//;
 }
 `;
@@ -371,8 +378,9 @@ export class JobLauncher {
     if (argv === undefined) return Promise.resolve(false);
     const own = netNamespace('self');
     if (own === undefined) return Promise.resolve(false);
+    let fifoDir: string;
     try {
-      this.fifoDir = mkdtempSync(join(fifoParent(), 'builder-launcher-'));
+      fifoDir = this.fifoDir = mkdtempSync(join(fifoParent(), 'builder-launcher-'));
     } catch {
       return Promise.resolve(false);
     }
@@ -380,7 +388,7 @@ export class JobLauncher {
     this.jobs = jobs;
     let buffer = '';
     return new Promise<boolean>((resolve) => {
-      const child = spawn('unshare', ['--net', ...argv], {
+      const child = spawn('unshare', ['--net', ...argv, fifoDir], {
         stdio: ['pipe', 'pipe', 'ignore'],
         env: { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin', LC_ALL: 'C' },
       });

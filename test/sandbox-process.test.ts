@@ -153,7 +153,7 @@ test('the next job uses the same cgroup again, once nothing of the last job is l
   }
 });
 
-test('a worker killed with SIGKILL mid-job: its launcher kills the whole job, a process that left the session too', { skip: !launcherHere && 'the launcher runs as root with cgroups only' }, async () => {
+test('a worker killed with SIGKILL mid-job: its launcher kills the whole job, a process that left the session too, and removes its directory', { skip: !launcherHere && 'the launcher runs as root with cgroups only' }, async () => {
   const { spawn } = await import('node:child_process');
   const { jobDir, sleepersGone, sleepers } = await import('./sandbox-conformance.ts');
   const fs = await import('node:fs');
@@ -166,14 +166,20 @@ test('a worker killed with SIGKILL mid-job: its launcher kills the whole job, a 
     void s.run({ dir: ${JSON.stringify(dir)}, script: 'script.sh', timeoutMs: 600000, network: false }, (l) => {
       if (Buffer.from(l).toString() === 'started') process.kill(process.pid, 'SIGKILL');
     }, new AbortController().signal);`;
-  const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', worker], { stdio: 'ignore' });
+  // the launcher's directory (its consoles) goes under TMPDIR: it must be gone with the worker
+  const tmp = fs.mkdtempSync(`${dir}-tmp`);
+  const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', worker], { stdio: 'ignore', env: { ...process.env, TMPDIR: tmp } });
   const signal = await new Promise((r) => child.once('exit', (_code, sig) => r(sig)));
   assert.equal(signal, 'SIGKILL');
   try {
     assert.deepEqual(await sleepersGone(n), []);
+    const left = () => fs.readdirSync(tmp).filter((n) => n.startsWith('builder-launcher-'));
+    for (let i = 0; i < 100 && left().length > 0; i++) await new Promise((r) => setTimeout(r, 20));
+    assert.deepEqual(left(), []);
   } finally {
     for (const pid of sleepers(n)) process.kill(pid, 'SIGKILL');
     fs.rmSync(dir, { recursive: true, force: true });
+    fs.rmSync(tmp, { recursive: true, force: true });
   }
 });
 
