@@ -1,5 +1,6 @@
-// One connected worker: hello, then asks for a job of a platform, runs it, and leaves.
-// handshake → idle → waiting (for a job of its platform) → busy → finished; closed from anywhere.
+// One connected worker: hello, then asks for a job of a platform, runs it, and leaves (the original worker) or asks
+// again on the same connection (ours, told it may by the server's Success after its JobFinished).
+// handshake → idle → waiting (for a job of its platform) → busy → finished (→ waiting ...); closed from anywhere.
 import { assign, setup } from 'xstate';
 import type { Transition } from './job-run.ts';
 
@@ -24,7 +25,8 @@ export type WorkerConnectionEvent =
   | { type: 'HELLO'; at: number }
   | { type: 'REQUEST'; platform: string; at: number }
   | { type: 'ASSIGN'; uuid: string; at: number }
-  | { type: 'FINISHED'; at: number }
+  /** the run's end is recorded (uuid: the run's) */
+  | { type: 'FINISHED'; uuid: string; at: number }
   | { type: 'CLOSE'; at: number; reason: string };
 
 const MAX_TRANSITIONS = 32;
@@ -70,6 +72,8 @@ export const workerConnectionMachine = setup({
     },
     waiting: {
       on: {
+        // the end of the job asked again after
+        FINISHED: { actions: assign(({ context }) => ({ jobsDone: context.jobsDone + 1 })) },
         ASSIGN: {
           target: 'busy',
           actions: assign(({ context, event }) => ({
@@ -81,16 +85,27 @@ export const workerConnectionMachine = setup({
     },
     busy: {
       on: {
-        FINISHED: {
-          target: 'finished',
-          actions: assign(({ context, event }) => ({
-            jobsDone: context.jobsDone + 1,
-            transitions: record(context, 'finished', event.at, context.uuid),
-          })),
-        },
+        FINISHED: [
+          {
+            guard: ({ context, event }) => event.uuid === context.uuid,
+            target: 'finished',
+            actions: assign(({ context, event }) => ({
+              jobsDone: context.jobsDone + 1,
+              transitions: record(context, 'finished', event.at, context.uuid),
+            })),
+          },
+          // the end of the job before this one, recorded after the worker was given this one
+          { actions: assign(({ context }) => ({ jobsDone: context.jobsDone + 1 })) },
+        ],
+        // the next job asked for on the same connection before this one's end was recorded
+        REQUEST: { target: 'waiting', actions: assign(({ context, event }) => ({ platform: event.platform, transitions: record(context, 'waiting', event.at, event.platform) })) },
       },
     },
-    finished: {},
+    finished: {
+      on: {
+        REQUEST: { target: 'waiting', actions: assign(({ context, event }) => ({ platform: event.platform, transitions: record(context, 'waiting', event.at, event.platform) })) },
+      },
+    },
     closed: { type: 'final' },
   },
   on: {

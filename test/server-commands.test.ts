@@ -175,6 +175,24 @@ describe('worker conversation', () => {
     }
   });
 
+  test('a JobRequested received with the JobFinished is answered on the same connection (our looping worker keeps it)', async () => {
+    const w = await workerRequest(fx.port, 'keep');
+    for (const name of ['keep-1', 'keep-2']) assert.deepEqual(await outcome(fx.port, { type: 'schedule', period: 'never', job: job(name, 'keep') }), success);
+    const first = await w.job();
+    assert.equal(first.job.name, 'keep-1');
+    const finished = (uuid: Uint8Array): Cmd => ({ type: 'job-finished', uuid, result: { type: 'exited', code: 0 }, files: [] });
+    w.sock.socket.write(Buffer.concat([frame(encodeCmd(finished(first.uuid))), frame(encodeCmd({ type: 'job-requested', platform: 'keep' }))]));
+    const second = await w.job();
+    assert.equal(second.job.name, 'keep-2');
+    const busy = fx.server.supervisor.infoExtended().workers.filter((x) => x.uuid === uuidToString(second.uuid));
+    assert.equal(busy.length, 1, 'one worker connection runs the second job');
+    // the JobFinished alone (as the original worker sends it): the conversation ends as the original's does
+    await w.sock.send(finished(second.uuid));
+    assert.equal(await w.sock.next(), null);
+    for (let i = 0; i < 100 && fx.server.supervisor.history('keep-2').length === 0; i++) await new Promise((r) => setTimeout(r, 10));
+    for (const name of ['keep-1', 'keep-2']) assert.deepEqual(fx.server.supervisor.history(name).map((h) => h.resultText), ['exited 0'], name);
+  });
+
   test('an artifact path escaping the job directory is refused and recorded as a failure', async () => {
     const w = await workerRequest(fx.port, 'evil');
     assert.deepEqual(await outcome(fx.port, { type: 'schedule', period: 'never', job: job('evil-job', 'evil') }), success);

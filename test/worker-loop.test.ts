@@ -18,14 +18,13 @@ async function until(check: () => boolean): Promise<void> {
   assert.ok(check(), 'condition reached');
 }
 
+/** The vector job on a new connection, up to the output and the JobFinished. */
 async function serveVectorJob(c: RawConnection): Promise<Buffer[]> {
   assert.deepEqual(await c.readFrame(), vector('client_hello_worker'));
   c.send(vector('server_hello'));
   assert.deepEqual(await c.readFrame(), vector('job_requested'));
   c.send(vector('job_schedule'));
-  const frames: Buffer[] = [];
-  for (let f = await c.readFrame(); f !== null; f = await c.readFrame()) frames.push(f);
-  return frames;
+  return [(await c.readFrame())!, (await c.readFrame())!];
 }
 
 test('backoff doubles up to its cap, jittered within [ceiling/2, ceiling)', () => {
@@ -72,10 +71,16 @@ test('--loop waits for the server, runs jobs one after another and stops cleanly
     await server.listen(port);
     clock.advance(1000);
     for (let job = 0; job < 2; job++) {
-      const frames = await serveVectorJob(await server.accept());
+      const c = await server.accept();
+      const frames = await serveVectorJob(c);
       assert.deepEqual(frames[0], vector('output'));
       const finished = decodeCmd(frames[1]!);
       assert.ok(finished.type === 'job-finished' && finished.result.type === 'exited');
+      // The first time the worker asks for its next job with the JobFinished; this server closes as the original
+      // does, and the worker asks no more: it closes after the second job's JobFinished itself.
+      if (job === 0) assert.deepEqual(await c.readFrame(), vector('job_requested'));
+      else assert.equal(await c.readFrame(), null);
+      c.socket.end();
     }
     // Third connection: the worker waits for a job; a stop now ends it at once.
     const third = await server.accept();
@@ -86,6 +91,39 @@ test('--loop waits for the server, runs jobs one after another and stops cleanly
     assert.equal(await worker, 0);
     assert.equal(await third.readFrame(), null);
     assert.deepEqual(readdirSync(tmpRoot), []);
+  } finally {
+    await server.close();
+    rmSync(tmpRoot, { recursive: true, force: true });
+  }
+});
+
+test('a looping worker keeps its connection where the server answers the JobRequested sent with its JobFinished', async () => {
+  const server = await new RawServer().listen();
+  const stop = new AbortController();
+  const tmpRoot = mkdtempSync(join(tmpdir(), 'builder-loop-test-'));
+  const log: string[] = [];
+  try {
+    const worker = runWorker({ host: '127.0.0.1', port: server.port, platform: 'test', sandbox: new ProcessSandbox(), loop: true, stop: stop.signal, tmpRoot, log: (m) => log.push(m) });
+    const c = await server.accept();
+    await serveVectorJob(c);
+    // both in one write: a server that finds the request received with the JobFinished answers it here
+    assert.deepEqual(await c.readFrame(), vector('job_requested'));
+    // the spare connection the worker made while it did not know yet is closed once this one brings a job
+    const spare = await server.accept();
+    assert.deepEqual(await spare.readFrame(), vector('client_hello_worker'));
+    spare.send(vector('server_hello'));
+    for (let job = 1; job < 4; job++) {
+      c.send(vector('job_schedule'));
+      assert.deepEqual(await c.readFrame(), vector('output'));
+      assert.equal(decodeCmd((await c.readFrame())!).type, 'job-finished');
+      assert.deepEqual(await c.readFrame(), vector('job_requested'));
+    }
+    assert.equal(await spare.readFrame(), null, 'the spare connection is closed unused');
+    stop.abort();
+    assert.equal(await worker, 0);
+    assert.equal(await c.readFrame(), null);
+    assert.equal(server.pending, 0, 'no other connection');
+    assert.equal(log.filter((m) => m.includes(': finished, exited 0')).length, 4);
   } finally {
     await server.close();
     rmSync(tmpRoot, { recursive: true, force: true });

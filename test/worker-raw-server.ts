@@ -83,6 +83,11 @@ export class RawServer {
     return this;
   }
 
+  /** Connections accepted and not yet taken by accept(). */
+  get pending(): number {
+    return this.queue.length;
+  }
+
   accept(): Promise<RawConnection> {
     const queued = this.queue.shift();
     if (queued) return Promise.resolve(queued);

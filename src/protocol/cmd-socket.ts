@@ -132,6 +132,26 @@ export class CmdSocket implements AsyncIterable<Cmd> {
     });
   }
 
+  /**
+   * next(), withdrawn by stop(): then the promise never settles and what comes goes to a later next() (a worker
+   * watching the server during a job, on a connection it keeps for its next job).
+   */
+  watch(): { next: Promise<Cmd | null>; stop(): void } {
+    let waiter: Waiter | undefined;
+    const next = new Promise<Cmd | null>((resolve, reject) => {
+      waiter = { resolve, reject };
+      this.waiters.push(waiter);
+      this.deliver();
+    });
+    return {
+      next,
+      stop: () => {
+        const i = this.waiters.indexOf(waiter!);
+        if (i >= 0) this.waiters.splice(i, 1);
+      },
+    };
+  }
+
   async *[Symbol.asyncIterator](): AsyncIterator<Cmd> {
     for (;;) {
       const cmd = await this.next();
@@ -145,9 +165,12 @@ export class CmdSocket implements AsyncIterable<Cmd> {
     return this;
   }
 
-  /** Sends one command; resolves when it has been handed to the kernel. Sends keep their order. */
-  send(cmd: Cmd): Promise<void> {
-    const p = this.sendChain.then(() => this.write(cmd));
+  /**
+   * Sends one command; resolves when it has been handed to the kernel. Sends keep their order. `then`: a command
+   * framed beforehand (see sendFramed), written right behind it in the same socket write.
+   */
+  send(cmd: Cmd, then?: Uint8Array): Promise<void> {
+    const p = this.sendChain.then(() => this.write(cmd, then));
     this.sendChain = p.catch(() => undefined);
     return p;
   }
@@ -203,9 +226,9 @@ export class CmdSocket implements AsyncIterable<Cmd> {
     await this.writeFrames(parts, cmds[0]!.type);
   }
 
-  private async write(cmd: Cmd): Promise<void> {
+  private async write(cmd: Cmd, then?: Uint8Array): Promise<void> {
     const payload = encodesOffThread(cmd) ? await encodeCmdOffThread(cmd) : encodeCmd(cmd);
-    await this.writeFrames([frameHeader(payload.length), payload], cmd.type);
+    await this.writeFrames(then ? [frameHeader(payload.length), payload, then] : [frameHeader(payload.length), payload], cmd.type);
   }
 
   private async writeFrames(parts: Uint8Array[], what: string): Promise<void> {
@@ -213,13 +236,9 @@ export class CmdSocket implements AsyncIterable<Cmd> {
     if (s.destroyed || s.writableEnded) throw new ProtocolError(E.SOCKET_CLOSED, `cannot send ${what} to ${this.remote}: connection closed`);
     const held = this.held;
     this.held = undefined;
-    // a large payload is written as it is, not copied into one buffer with its header
-    const data =
-      parts.length === 2 && parts[1]!.length > 65536
-        ? [held ? Buffer.concat([...held, parts[0]!]) : parts[0]!, parts[1]!]
-        : parts.length === 1 && !held
-          ? parts
-          : [Buffer.concat(held ? [...held, ...parts] : parts)];
+    // a large payload is written as it is, not copied into one buffer with its header (corked: one writev)
+    const all = held ? [...held, ...parts] : parts;
+    const data = all.length === 1 || all.some((p) => p.length > 65536) ? all : [Buffer.concat(all)];
     await new Promise<void>((resolve, reject) => {
       s.cork();
       data.forEach((d, i) =>

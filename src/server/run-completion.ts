@@ -134,7 +134,7 @@ export async function complete(core: SupervisorCore, run: Run, result: Result, f
       for (const op of change.queue ?? []) if (op.op === 'push-back' && op.job.name === c.jobName) core.queues.get(op.platform)?.remove(c.jobName);
     },
   ];
-  if (run.worker) workerFinished(core, run.worker);
+  if (run.worker) workerFinished(core, run.worker, run.uuid);
   try {
     await core.commit(change);
   } catch (e) {

@@ -187,8 +187,8 @@ export class Supervisor {
     workerEvents.workerGone(this.core, worker, reason);
   }
 
-  workerFinished(worker: WorkerHandle): void {
-    workerEvents.workerFinished(this.core, worker);
+  workerFinished(worker: WorkerHandle, uuid: string): void {
+    workerEvents.workerFinished(this.core, worker, uuid);
   }
 
   // ---- time ----

@@ -96,6 +96,6 @@ export function workerGone(core: SupervisorCore, worker: WorkerHandle, reason: s
   core.bus.emit('worker:closed', { workerId: worker.id, reason });
 }
 
-export function workerFinished(core: SupervisorCore, worker: WorkerHandle): void {
-  core.workers.get(worker.id)?.send({ type: 'FINISHED', at: core.now() });
+export function workerFinished(core: SupervisorCore, worker: WorkerHandle, uuid: string): void {
+  core.workers.get(worker.id)?.send({ type: 'FINISHED', uuid, at: core.now() });
 }

@@ -43,11 +43,19 @@ export interface WorkerOptions {
   timings?: boolean;
   /** Job directories kept from one job to the next (runWorker makes them for a looping worker). */
   jobDirs?: JobDirs;
+  /**
+   * The next JobRequested goes in the same write as the JobFinished, and the connection is kept: a server of ours
+   * answers it there with the next job, the original closes (docs/PROTOCOL-EXTENSIONS.md). The looping worker sets it
+   * until a server has shown that it does not keep the connection.
+   */
+  askAgain?: boolean;
 }
 
 export type SessionEnd =
-  /** A job ran and its result was sent. */
-  | { type: 'job-done'; uuid: Uuid; result: Cmd & { type: 'job-finished' } }
+  /** A job ran and its result was sent; again: the connection, the next JobRequested sent on it with the JobFinished. */
+  | { type: 'job-done'; uuid: Uuid; result: Cmd & { type: 'job-finished' }; again?: CmdSocket }
+  /** The connection kept for the next job ended before a job came (the server does not keep it: the original). */
+  | { type: 'not-kept' }
   /** Stopped while waiting for a job, or the job was aborted by the worker itself. */
   | { type: 'stopped' }
   /** No connection could be made. */
@@ -114,7 +122,8 @@ function jobRequestedFrame(platform: string): Uint8Array {
 }
 
 /** A connection whose hello the server has answered, ready for JobRequested; or why there is none. */
-export type Greeting = { type: 'greeted'; socket: CmdSocket } | Exclude<SessionEnd, { type: 'job-done' }>;
+/** requested: the connection kept from the last job, its JobRequested already sent. */
+export type Greeting = { type: 'greeted'; socket: CmdSocket; requested?: boolean } | Exclude<SessionEnd, { type: 'job-done' | 'not-kept' }>;
 
 /** Connects and exchanges the hello; timer (when given) marks connect and hello. */
 export async function greet(options: WorkerOptions, timer?: PhaseTimer): Promise<Greeting> {
@@ -173,21 +182,29 @@ export async function workSession(options: WorkerOptions, greeted?: Promise<Gree
   if (greeting.type !== 'greeted') return greeting;
   const socket = greeting.socket;
   let early: string | undefined;
+  let kept = false;
   try {
-    await socket.sendFramed(jobRequestedFrame(options.platform), 'job-requested');
+    if (!greeting.requested) await socket.sendFramed(jobRequestedFrame(options.platform), 'job-requested');
     // Looping: the job's directory and first process are made while the server finds the job.
     if (options.loop) early = prepareJobDir({ ...options, dirs: options.jobDirs });
-    const schedule = await expectCmd(socket, options.stop);
+    // a kept connection that ends (or is reset: the original closes with the JobRequested unread) brings no job
+    const schedule = await expectCmd(socket, options.stop).catch((e: unknown) => {
+      if (greeting.requested) return 'not-kept' as const;
+      throw e;
+    });
+    if (schedule === 'not-kept') return { type: 'not-kept' };
     if (schedule === 'stopped') return { type: 'stopped' };
     if (schedule.type !== 'job-schedule') throw new WorkerError(E.UNEXPECTED_COMMAND, `expected job-schedule, got ${schedule.type}`);
     timer.mark('wait');
     const dir = early;
     early = undefined;
-    return await runScheduled(socket, schedule.uuid, schedule.job, options, log, timer, onEnded, dir);
+    const end = await runScheduled(socket, schedule.uuid, schedule.job, options, log, timer, onEnded, dir);
+    kept = end.type === 'job-done' && end.again !== undefined;
+    return end;
   } catch (err) {
     return { type: 'lost', error: err as Error, greeted: true };
   } finally {
-    socket.destroy();
+    if (!kept) socket.destroy();
     if (early !== undefined) await abandonJobDir(options.sandbox, early);
   }
 }
@@ -212,9 +229,12 @@ async function runScheduled(
     lost ??= error;
     jobAbort.abort(new Error(`server lost: ${error.message}`));
   };
-  void socket.closed.then(() => over || loseServer(new WorkerError(E.NO_JOB, `connection to ${socket.remote} closed during the job`)));
+  // a listener removed after the job, not a reaction on socket.closed: a connection may carry many jobs
+  const onClose = () => over || loseServer(new WorkerError(E.NO_JOB, `connection to ${socket.remote} closed during the job`));
+  socket.socket.once('close', onClose);
   // Anything the server sends now is out of place; its end (or an error) means the server is gone.
-  socket.next().then(
+  const watch = socket.watch();
+  watch.next.then(
     (cmd) =>
       over ||
       loseServer(
@@ -264,14 +284,18 @@ async function runScheduled(
       files: report.files.map((f) => ({ path: f.path, data: f.data })),
     };
     await output.quietFor(END_AFTER_OUTPUT_MS);
-    await socket.send(finished);
-    await socket.close();
+    const again = options.askAgain === true && !options.stop?.aborted ? socket : undefined;
+    await socket.send(finished, again && jobRequestedFrame(options.platform));
+    over = true;
+    if (!again) await socket.close();
     timer.mark('report');
     const done = `job ${job.name} ${id}: finished, ${describe(report.result)}, ${report.files.length} files`;
     logLines(log, options.timings ? [done, `job ${job.name} ${id}: timings ${timer.summary()}`] : [done]);
-    return { type: 'job-done', uuid, result: finished };
+    return { type: 'job-done', uuid, result: finished, ...(again ? { again } : {}) };
   } finally {
     over = true;
+    watch.stop();
+    socket.socket.off('close', onClose);
     options.abort?.removeEventListener('abort', onAbort);
   }
 }
@@ -321,25 +345,54 @@ export async function runWorker(options: WorkerOptions): Promise<number> {
 }
 
 async function loop(options: WorkerOptions, log: (m: string) => void, clock: Clock, backoff: Backoff, stop: AbortSignal): Promise<number> {
-  const sessionOptions = { ...options, stop };
   let greeted: Promise<Greeting> | undefined;
+  // Looping: the connection is kept for the next job (its JobRequested sent with the JobFinished) where the server
+  // keeps it (ours; the original closes it). Whether it does is unknown until a kept connection brings a job (yes) or
+  // ends without one (no: the next job goes on a fresh connection, made meanwhile as before, and the worker stops
+  // asking); a server that stops keeping it (a restart into an older version) makes it unknown again.
+  let keeps: boolean | undefined;
+  let kept = false;
+  let spare: Promise<Greeting> | undefined;
   for (;;) {
     if (stop.aborted) {
       discard(greeted);
+      discard(spare);
       return 0;
     }
-    // Looping: the next connection is made and greeted as soon as this job's process has ended, while its
-    // artifacts are collected and its result sent (JobRequested waits until then: one job at a time).
+    // Looping, unless the connection is known to be kept (or a spare one is made already): the next one is made and
+    // greeted as soon as this job's process has ended, while its artifacts are collected and its result sent.
     let next: Promise<Greeting> | undefined;
-    const onEnded = options.loop
-      ? () => {
-          if (!stop.aborted) next ??= greet(sessionOptions);
-        }
-      : undefined;
+    const sessionOptions = { ...options, stop, askAgain: options.loop === true && keeps !== false };
+    const onEnded =
+      options.loop && keeps !== true && spare === undefined
+        ? () => {
+            if (!stop.aborted) next ??= greet(sessionOptions);
+          }
+        : undefined;
+    const onKeptConnection = kept;
     const end = await workSession(sessionOptions, greeted, onEnded);
     greeted = undefined;
-    if (end.type === 'job-done' && options.loop && !stop.aborted) greeted = next;
-    else discard(next);
+    kept = false;
+    if (onKeptConnection) {
+      if (end.type === 'not-kept') {
+        keeps = keeps === true ? undefined : false;
+        greeted = spare;
+        spare = undefined;
+        continue;
+      }
+      keeps = true;
+      discard(spare);
+      spare = undefined;
+    }
+    if (end.type === 'job-done' && end.again && !stop.aborted) {
+      greeted = Promise.resolve({ type: 'greeted', socket: end.again, requested: true });
+      kept = true;
+      spare = next;
+    } else if (end.type === 'job-done' && options.loop && !stop.aborted) greeted = next;
+    else {
+      discard(next);
+      if (end.type === 'job-done') end.again?.destroy();
+    }
     if (end.type === 'lost' && (end.error as WorkerError).code === E.SERVER_ENDED_JOB) {
       // Not a network failure: the job's end was the server's decision (logged with the job); ask for the next.
       backoff.reset();
@@ -353,6 +406,8 @@ async function loop(options: WorkerOptions, log: (m: string) => void, clock: Clo
         continue;
       case 'stopped':
         return 0;
+      case 'not-kept':
+        continue;
       case 'lost':
       case 'unreachable': {
         const what = end.type === 'unreachable' ? `cannot reach ${options.host}:${options.port}` : 'connection lost';
