@@ -1,5 +1,5 @@
 // One connected worker: hello, then asks for a job of a platform, runs it, and leaves (the original worker) or asks
-// again on the same connection (ours, told it may by the server's Success after its JobFinished).
+// again on the same connection (ours, which sends its next JobRequested with its JobFinished).
 // handshake → idle → waiting (for a job of its platform) → busy → finished (→ waiting ...); closed from anywhere.
 import { assign, setup } from 'xstate';
 import type { Transition } from './job-run.ts';
@@ -72,7 +72,7 @@ export const workerConnectionMachine = setup({
     },
     waiting: {
       on: {
-        // the end of the job asked again after
+        // the end of the last job, recorded after the worker asked for its next
         FINISHED: { actions: assign(({ context }) => ({ jobsDone: context.jobsDone + 1 })) },
         ASSIGN: {
           target: 'busy',
