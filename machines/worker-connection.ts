@@ -98,12 +98,18 @@ export const workerConnectionMachine = setup({
           { actions: assign(({ context }) => ({ jobsDone: context.jobsDone + 1 })) },
         ],
         // the next job asked for on the same connection before this one's end was recorded
-        REQUEST: { target: 'waiting', actions: assign(({ context, event }) => ({ platform: event.platform, transitions: record(context, 'waiting', event.at, event.platform) })) },
+        REQUEST: {
+          target: 'waiting',
+          actions: assign(({ context, event }) => ({ platform: event.platform, uuid: undefined, transitions: record(context, 'waiting', event.at, event.platform) })),
+        },
       },
     },
     finished: {
       on: {
-        REQUEST: { target: 'waiting', actions: assign(({ context, event }) => ({ platform: event.platform, transitions: record(context, 'waiting', event.at, event.platform) })) },
+        REQUEST: {
+          target: 'waiting',
+          actions: assign(({ context, event }) => ({ platform: event.platform, uuid: undefined, transitions: record(context, 'waiting', event.at, event.platform) })),
+        },
       },
     },
     closed: { type: 'final' },
