@@ -388,9 +388,12 @@ export class JobLauncher {
     this.jobs = jobs;
     let buffer = '';
     return new Promise<boolean>((resolve) => {
+      // Detached (a process group of its own): a SIGKILL to the worker's group (a supervisor, a test) leaves it alive to
+      // see its stdin end, kill the jobs and remove its directory; it exits then.
       const child = spawn('unshare', ['--net', ...argv, fifoDir], {
         stdio: ['pipe', 'pipe', 'ignore'],
         env: { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin', LC_ALL: 'C' },
+        detached: true,
       });
       let ready = false;
       const fail = (): void => {

@@ -153,7 +153,7 @@ test('the next job uses the same cgroup again, once nothing of the last job is l
   }
 });
 
-test('a worker killed with SIGKILL mid-job: its launcher kills the whole job, a process that left the session too, and removes its directory', { skip: !launcherHere && 'the launcher runs as root with cgroups only' }, async () => {
+test('a worker whose process group is killed with SIGKILL mid-job: its launcher (in a group of its own) kills the whole job, a process that left the session too, and removes its directory', { skip: !launcherHere && 'the launcher runs as root with cgroups only' }, async () => {
   const { spawn } = await import('node:child_process');
   const { jobDir, sleepersGone, sleepers } = await import('./sandbox-conformance.ts');
   const fs = await import('node:fs');
@@ -164,11 +164,12 @@ test('a worker killed with SIGKILL mid-job: its launcher kills the whole job, a 
     import { ProcessSandbox } from ${JSON.stringify(new URL('../sandbox/process.ts', import.meta.url).href)};
     const s = new ProcessSandbox();
     void s.run({ dir: ${JSON.stringify(dir)}, script: 'script.sh', timeoutMs: 600000, network: false }, (l) => {
-      if (Buffer.from(l).toString() === 'started') process.kill(process.pid, 'SIGKILL');
+      if (Buffer.from(l).toString() === 'started') process.kill(-process.pid, 'SIGKILL');
     }, new AbortController().signal);`;
   // the launcher's directory (its consoles) goes under TMPDIR: it must be gone with the worker
   const tmp = fs.mkdtempSync(`${dir}-tmp`);
-  const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', worker], { stdio: 'ignore', env: { ...process.env, TMPDIR: tmp } });
+  // in a process group of its own, as under a supervisor: the worker kills that whole group (the launcher is not in it)
+  const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', worker], { stdio: 'ignore', env: { ...process.env, TMPDIR: tmp }, detached: true });
   const signal = await new Promise((r) => child.once('exit', (_code, sig) => r(sig)));
   assert.equal(signal, 'SIGKILL');
   try {
