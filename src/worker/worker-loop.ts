@@ -348,23 +348,22 @@ async function loop(options: WorkerOptions, log: (m: string) => void, clock: Clo
   let greeted: Promise<Greeting> | undefined;
   // Looping: the connection is kept for the next job (its JobRequested sent with the JobFinished) where the server
   // keeps it (ours; the original closes it). Whether it does is unknown until a kept connection brings a job (yes) or
-  // ends without one (no: the next job goes on a fresh connection, made meanwhile as before, and the worker stops
-  // asking); a server that stops keeping it (a restart into an older version) makes it unknown again.
+  // ends without one (no: the next job goes on a fresh connection, and the worker stops asking); a server that stops
+  // keeping it (a restart into an older version) makes it unknown again.
   let keeps: boolean | undefined;
   let kept = false;
-  let spare: Promise<Greeting> | undefined;
   for (;;) {
     if (stop.aborted) {
       discard(greeted);
-      discard(spare);
       return 0;
     }
-    // Looping, unless the connection is known to be kept (or a spare one is made already): the next one is made and
-    // greeted as soon as this job's process has ended, while its artifacts are collected and its result sent.
+    // Looping, where the server is known not to keep the connection: the next one is made and greeted as soon as this
+    // job's process has ended, while its artifacts are collected and its result sent. (Not while that is unknown: a
+    // spare connection would sit idle on a server that keeps this one; the original costs one late connection, once.)
     let next: Promise<Greeting> | undefined;
     const sessionOptions = { ...options, stop, askAgain: options.loop === true && keeps !== false };
     const onEnded =
-      options.loop && keeps !== true && spare === undefined
+      options.loop && keeps === false
         ? () => {
             if (!stop.aborted) next ??= greet(sessionOptions);
           }
@@ -376,18 +375,13 @@ async function loop(options: WorkerOptions, log: (m: string) => void, clock: Clo
     if (onKeptConnection) {
       if (end.type === 'not-kept') {
         keeps = keeps === true ? undefined : false;
-        greeted = spare;
-        spare = undefined;
         continue;
       }
       keeps = true;
-      discard(spare);
-      spare = undefined;
     }
     if (end.type === 'job-done' && end.again && !stop.aborted) {
       greeted = Promise.resolve({ type: 'greeted', socket: end.again, requested: true });
       kept = true;
-      spare = next;
     } else if (end.type === 'job-done' && options.loop && !stop.aborted) greeted = next;
     else {
       discard(next);
