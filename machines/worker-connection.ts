@@ -42,6 +42,14 @@ export const workerConnectionMachine = setup({
     events: {} as WorkerConnectionEvent,
     input: {} as WorkerConnectionInput,
   },
+  actions: {
+    /** A job asked for (first, or again on the same connection): no run of its own until one is assigned. */
+    asked: assign(({ context, event }) =>
+      event.type === 'REQUEST' ? { platform: event.platform, uuid: undefined, transitions: record(context, 'waiting', event.at, event.platform) } : {},
+    ),
+    /** One more run's end recorded. */
+    counted: assign(({ context }) => ({ jobsDone: context.jobsDone + 1 })),
+  },
 }).createMachine({
   id: 'worker-connection',
   initial: 'handshake',
@@ -61,19 +69,13 @@ export const workerConnectionMachine = setup({
     },
     idle: {
       on: {
-        REQUEST: {
-          target: 'waiting',
-          actions: assign(({ context, event }) => ({
-            platform: event.platform,
-            transitions: record(context, 'waiting', event.at, event.platform),
-          })),
-        },
+        REQUEST: { target: 'waiting', actions: 'asked' },
       },
     },
     waiting: {
       on: {
         // the end of the last job, recorded after the worker asked for its next
-        FINISHED: { actions: assign(({ context }) => ({ jobsDone: context.jobsDone + 1 })) },
+        FINISHED: { actions: 'counted' },
         ASSIGN: {
           target: 'busy',
           actions: assign(({ context, event }) => ({
@@ -95,21 +97,15 @@ export const workerConnectionMachine = setup({
             })),
           },
           // the end of the job before this one, recorded after the worker was given this one
-          { actions: assign(({ context }) => ({ jobsDone: context.jobsDone + 1 })) },
+          { actions: 'counted' },
         ],
         // the next job asked for on the same connection before this one's end was recorded
-        REQUEST: {
-          target: 'waiting',
-          actions: assign(({ context, event }) => ({ platform: event.platform, uuid: undefined, transitions: record(context, 'waiting', event.at, event.platform) })),
-        },
+        REQUEST: { target: 'waiting', actions: 'asked' },
       },
     },
     finished: {
       on: {
-        REQUEST: {
-          target: 'waiting',
-          actions: assign(({ context, event }) => ({ platform: event.platform, uuid: undefined, transitions: record(context, 'waiting', event.at, event.platform) })),
-        },
+        REQUEST: { target: 'waiting', actions: 'asked' },
       },
     },
     closed: { type: 'final' },

@@ -126,10 +126,7 @@ export class CmdSocket implements AsyncIterable<Cmd> {
       this.deliver();
       return Promise.resolve(cmd);
     }
-    return new Promise((resolve, reject) => {
-      this.waiters.push({ resolve, reject });
-      this.deliver();
-    });
+    return this.watch().next;
   }
 
   /**
