@@ -3,12 +3,9 @@
 // environment for the web frontend, schema versions.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { createInterface } from 'node:readline';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { openLmdbStore, STORE_SCHEMA_VERSION, type LmdbStore } from '../src/store/lmdb-store.ts';
 import { META_SCHEMA_VERSION, type Store } from '../src/store/store.ts';
 import { SYNC_BATCH_MAX } from '../src/store/commit-batcher.ts';
@@ -17,54 +14,26 @@ import { isCompact } from '../src/store/record-codec.ts';
 import { open } from 'lmdb';
 import type { Job } from '../src/protocol/types.ts';
 import { entry, orb, runStoreConformance, script } from './store-conformance-suite.ts';
+import { child, withDir } from './helpers/store-process.ts';
 
-const CHILD = fileURLToPath(new URL('./store-child.ts', import.meta.url));
 
-runStoreConformance('lmdb', async (opts) => {
-  const dir = await mkdtemp(join(tmpdir(), 'builder-store-'));
-  let current: Store = await openLmdbStore(dir, opts);
-  return {
-    store: current,
-    async reopen() {
-      await current.close();
-      current = await openLmdbStore(dir, opts);
-      return current;
-    },
-    async cleanup() {
-      await current.close();
-      await rm(dir, { recursive: true, force: true });
-    },
-  };
-});
-
-async function withDir<T>(fn: (dir: string) => Promise<T>): Promise<T> {
-  const dir = await mkdtemp(join(tmpdir(), 'builder-store-'));
-  try {
-    return await fn(dir);
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
-}
-
-function child(args: string[]) {
-  const p = spawn(process.execPath, ['--import', 'tsx', CHILD, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
-  let stderr = '';
-  p.stderr.on('data', (d) => (stderr += d));
-  const lines = createInterface({ input: p.stdout })[Symbol.asyncIterator]();
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-    p.on('exit', (code, signal) => resolve({ code, signal })),
-  );
-  return {
-    async line(): Promise<string> {
-      const r = await lines.next();
-      if (r.done) throw new Error(`child ended early: ${stderr}`);
-      return r.value;
-    },
-    send: (s: string) => p.stdin.write(s + '\n'),
-    end: () => p.stdin.end(),
-    exited,
-    stderr: () => stderr,
-  };
+for (const [name, wal] of [['lmdb', false], ['lmdb with the write-ahead log', true]] as const) {
+  runStoreConformance(name, async (opts) => {
+    const dir = await mkdtemp(join(tmpdir(), 'builder-store-'));
+    let current: Store = await openLmdbStore(dir, { ...opts, wal });
+    return {
+      store: current,
+      async reopen() {
+        await current.close();
+        current = await openLmdbStore(dir, { ...opts, wal });
+        return current;
+      },
+      async cleanup() {
+        await current.close();
+        await rm(dir, { recursive: true, force: true });
+      },
+    };
+  });
 }
 
 describe('LMDB store', () => {

@@ -16,7 +16,7 @@ export interface StorePersistence extends Persistence {
 }
 
 export async function openStorePersistence(dir: string): Promise<StorePersistence> {
-  let store = await openLmdbStore(dir);
+  let store = await openLmdbStore(dir, WAL);
   const persistence: StorePersistence = {
     get store() {
       return store;
@@ -31,7 +31,7 @@ export async function openStorePersistence(dir: string): Promise<StorePersistenc
       // store (a few MiB at most) is kept open: reopening would cost more than its pages.
       if (loaded.schedule.length + countQueued(loaded) >= REOPEN_AFTER_RECORDS) {
         await store.close();
-        store = await openLmdbStore(dir);
+        store = await openLmdbStore(dir, WAL);
       }
       return loaded;
     },
@@ -74,6 +74,8 @@ export async function openStorePersistence(dir: string): Promise<StorePersistenc
 }
 
 const LAZY = { lazy: true } as const;
+/** the server is the store's one writer: its commits go through the write-ahead log (src/store/wal-log.ts) */
+const WAL = { wal: true } as const;
 
 /** From this many schedule entries and queued jobs read, the store is reopened after the load (see load). */
 const REOPEN_AFTER_RECORDS = 20_000;

@@ -1,6 +1,7 @@
 // The store's reads and writes over the LMDB sub-databases. One instance reads for the store
 // (writes refused); a fresh one per transaction reads and writes inside that transaction.
-import type { Database, Key, RangeOptions } from 'lmdb';
+import type { Key, RangeOptions } from 'lmdb';
+import { LayeredDb, type KvDb } from './layered-db.ts';
 import type { Job } from '../protocol/types.ts';
 import { storeErrors } from '../errors/store-error.ts';
 import { checkKeyPart, checkTime, STORE_DBS, type StoreDbName } from './lmdb-keys.ts';
@@ -17,7 +18,7 @@ import type {
   StoreTx,
 } from './store.ts';
 
-export type StoreDbs = { [K in StoreDbName]: Database<any, any> };
+export type StoreDbs = { [K in StoreDbName]: KvDb };
 
 const ACTOR_KINDS: readonly ActorKind[] = ['job', 'worker'];
 
@@ -479,8 +480,10 @@ export class LmdbOps implements StoreTx {
  * skipped (a string or an array made per record, for nothing). The read must not outlive fn: lmdb-js
  * uses the last key only to reposition a cursor whose read transaction was renewed meanwhile.
  */
-function withoutKeys<T>(db: Database<any, any>, fn: () => T): T {
-  const d = db as unknown as { readKey: unknown };
+function withoutKeys<T>(db: KvDb, fn: () => T): T {
+  // layers above LMDB: their merge needs the keys
+  if (db instanceof LayeredDb && !db.passthrough) return fn();
+  const d = (db instanceof LayeredDb ? db.base : db) as unknown as { readKey: unknown };
   const readKey = d.readKey;
   d.readKey = noKey;
   try {

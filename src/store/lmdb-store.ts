@@ -3,13 +3,17 @@
 // sub-databases with `store.openSubDb(name)` (any name not starting with "store/"), or uses
 // `store.root` directly. A second process (`builder inspect --state`) may open the same directory
 // with `{ readOnly: true }` while the server writes.
-import { mkdirSync, existsSync } from 'node:fs';
+import { mkdirSync, existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { open, type Database, type DatabaseOptions, type RootDatabase } from 'lmdb';
 import { StoreError, storeErrors } from '../errors/store-error.ts';
 import { STORE_DB_PREFIX, STORE_DBS, type StoreDbName } from './lmdb-keys.ts';
 import { LmdbOps, type StoreDbs } from './lmdb-ops.ts';
 import { CommitBatcher } from './commit-batcher.ts';
+import { applyWrites, WalCommitter } from './wal-committer.ts';
+import { readWal, WAL_FILES, WalLog } from './wal-log.ts';
+import { LayeredDb } from './layered-db.ts';
+import { WriteLayer } from './write-layer.ts';
 import { entryEncoding, JobEncoding } from './record-codec.ts';
 import { DEFAULT_HISTORY_LIMIT, META_SCHEMA_VERSION, type Store, type StoreTx, type TransactionOptions } from './store.ts';
 
@@ -30,6 +34,12 @@ export interface LmdbStoreOptions {
   readOnly?: boolean;
   /** runs kept per job name (default 50) */
   historyLimit?: number;
+  /**
+   * Commit through a write-ahead log (wal-log.ts), checkpointed into LMDB in batches: one flush per
+   * commit instead of LMDB's two and its B-tree pages. For the one process that writes the store (the
+   * server): it replays a log left by a crash when it opens, and removes the log when it closes.
+   */
+  wal?: boolean;
 }
 
 export interface LmdbStore extends Store {
@@ -55,26 +65,30 @@ export async function openLmdbStore(dir: string, opts: LmdbStoreOptions = {}): P
       mkdirSync(path, { recursive: true });
     }
     // never noSync, no overlappingSync: each commit is synced to disk in place before its promise
-    // resolves (see commit-batcher.ts)
-    root = open({ path, maxDbs: MAX_DBS, readOnly, mapSize: MAP_SIZE, overlappingSync: false });
+    // resolves (see commit-batcher.ts). With the log, no event-turn batching: a batch lmdb-js starts
+    // for a checkpoint rejects a promise of its own, which nobody holds, when that commit fails (a full
+    // disk), and the process would die of an unhandled rejection.
+    root = open({ path, maxDbs: MAX_DBS, readOnly, mapSize: MAP_SIZE, overlappingSync: false, ...(opts.wal ? { eventTurnBatching: false } : {}) });
   } catch (e) {
     throw storeErrors.open(dir, e);
   }
-  let dbs: StoreDbs;
+  let dbs: RawDbs;
   const jobs = new JobEncoding();
+  let mode: Mode;
   try {
-    dbs = {} as StoreDbs;
+    dbs = {} as RawDbs;
     for (const key of Object.keys(STORE_DBS) as StoreDbName[]) {
       // schedule entries and queued jobs: the compact layout (record-codec.ts); the rest plain msgpack
       // maps (no shared record structures): safe with aborted transactions and other processes
       const encoder = key === 'schedule' ? entryEncoding : key === 'queue' ? jobs : { useRecords: false };
       dbs[key] = root.openDB({ name: STORE_DBS[key], encoder } as DatabaseOptions & { name: string });
     }
+    mode = readOnly ? readerMode(path, dbs) : opts.wal ? walMode(path, root, dbs) : { kind: 'lmdb', batcher: new CommitBatcher(root) };
   } catch (e) {
     await root.close().catch(() => undefined);
     throw storeErrors.open(dir, e);
   }
-  const store = new LmdbStoreImpl(dir, root, dbs, jobs, readOnly, historyLimit);
+  const store = new LmdbStoreImpl(dir, root, dbs, mode, jobs, readOnly, historyLimit);
   try {
     await store.checkSchema();
   } catch (e) {
@@ -84,20 +98,58 @@ export async function openLmdbStore(dir: string, opts: LmdbStoreOptions = {}): P
   return store;
 }
 
+type RawDbs = { [K in StoreDbName]: Database<any, any> };
+
+/**
+ * How changes reach the disk: LMDB commits (commit-batcher.ts), or the write-ahead log; a read-only
+ * store reads a log it finds (the server's changes not yet in LMDB) as a layer above LMDB.
+ */
+type Mode =
+  | { kind: 'lmdb'; batcher: CommitBatcher }
+  | { kind: 'wal'; committer: WalCommitter }
+  | { kind: 'reader'; readers: StoreDbs; reload(): void };
+
+/** Replays a log left by a crash into LMDB (one durable commit), then starts a new one. */
+function walMode(path: string, root: RootDatabase, dbs: RawDbs): Mode {
+  const left = readWal(path);
+  if (left.writes.length > 0) root.transactionSync(() => applyWrites(dbs, left.writes));
+  for (const name of WAL_FILES) rmSync(join(path, name), { force: true });
+  // later generations than any the removed files held, should their removal not have reached the disk
+  return { kind: 'wal', committer: new WalCommitter(root, dbs, WalLog.create(path, left.lastGen + 1)) };
+}
+
+function readerMode(path: string, dbs: RawDbs): Mode {
+  let layer = new WriteLayer(false);
+  const reload = (): void => {
+    const next = new WriteLayer(false);
+    for (const { db, write } of readWal(path).writes) next.set(db, write);
+    layer = next;
+  };
+  reload();
+  const readers = {} as StoreDbs;
+  for (const key of Object.keys(STORE_DBS) as StoreDbName[]) readers[key] = new LayeredDb(STORE_DBS[key], dbs[key], () => [layer]);
+  return { kind: 'reader', readers, reload };
+}
+
 class LmdbStoreImpl extends LmdbOps implements LmdbStore {
   private closed = false;
-  private readonly batcher: CommitBatcher;
 
   constructor(
     readonly dir: string,
     readonly root: RootDatabase,
-    private readonly stores: StoreDbs,
+    private readonly stores: RawDbs,
+    private readonly mode: Mode,
     jobs: JobEncoding,
     readonly readOnly: boolean,
     readonly historyLimit: number,
   ) {
-    super(stores, jobs, false, historyLimit, readOnly ? 'read-only' : 'outside');
-    this.batcher = new CommitBatcher(root);
+    super(
+      mode.kind === 'wal' ? mode.committer.readers : mode.kind === 'reader' ? mode.readers : stores,
+      jobs,
+      false,
+      historyLimit,
+      readOnly ? 'read-only' : 'outside',
+    );
   }
 
   async checkSchema(): Promise<void> {
@@ -112,7 +164,7 @@ class LmdbStoreImpl extends LmdbOps implements LmdbStore {
 
   /** Version 1 to 2: every schedule entry and queued job rewritten in the compact layout, in one transaction. */
   private async migrate(): Promise<void> {
-    await this.transaction(() => {
+    this.root.transactionSync(() => {
       for (const db of [this.stores.schedule, this.stores.queue]) {
         const records = Array.from(db.getRange({}), ({ key, value }) => [key, value] as const);
         for (const [key, value] of records) db.putSync(key, value);
@@ -123,9 +175,9 @@ class LmdbStoreImpl extends LmdbOps implements LmdbStore {
 
   async transaction<T>(fn: (tx: StoreTx) => T, opts?: TransactionOptions): Promise<T> {
     if (this.closed) throw storeErrors.closed();
-    if (this.readOnly) throw storeErrors.readOnly('run a transaction');
-    return this.batcher.run(() => {
-      const tx = new LmdbOps(this.stores, this.jobs, true, this.historyLimit);
+    if (this.readOnly || this.mode.kind === 'reader') throw storeErrors.readOnly('run a transaction');
+    const work = (dbs: StoreDbs): T => {
+      const tx = new LmdbOps(dbs, this.jobs, true, this.historyLimit);
       try {
         const r = fn(tx);
         if (isThenable(r)) {
@@ -136,7 +188,9 @@ class LmdbStoreImpl extends LmdbOps implements LmdbStore {
       } finally {
         tx.revoke('ended');
       }
-    }, opts?.lazy === true);
+    };
+    const lazy = opts?.lazy === true;
+    return this.mode.kind === 'wal' ? this.mode.committer.run(work, lazy) : this.mode.batcher.run(() => work(this.stores), lazy);
   }
 
   openSubDb<V = any>(name: string, options: DatabaseOptions = {}): Database<V, any> {
@@ -149,14 +203,16 @@ class LmdbStoreImpl extends LmdbOps implements LmdbStore {
   refresh(): void {
     if (this.closed) throw storeErrors.closed();
     this.root.resetReadTxn();
+    if (this.mode.kind === 'reader') this.mode.reload();
   }
 
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     this.revoke('closed');
-    if (!this.readOnly) {
-      await this.batcher.drain();
+    if (this.mode.kind === 'wal') await this.mode.committer.close();
+    if (this.mode.kind === 'lmdb') {
+      await this.mode.batcher.drain();
       await this.root.flushed;
     }
     await this.root.close();

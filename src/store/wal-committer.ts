@@ -1,0 +1,204 @@
+// Group commit through the write-ahead log (wal-log.ts), the server's store mode. Every change asked
+// for during one turn of the event loop runs in a layer of its own (a change that throws is dropped
+// alone); their writes go to the log as one record, synced once, and then into the `pending` layer,
+// which every reader sees above LMDB. A checkpoint hands the pending layer to LMDB as one durable
+// transaction on lmdb-js's writer thread, about every CHECKPOINT_MS, while the log goes on in its
+// other segment; once LMDB has it durably, the layer goes and reads find it in LMDB.
+//
+// A checkpoint that fails (the disk is full) keeps its layer and is tried again every RETRY_MS; the
+// log keeps growing meanwhile, and once it cannot grow either, commits fail as the disk being full.
+// Lazy changes wait one more turn, as in commit-batcher.ts.
+import { asBinary, type Database, type RootDatabase } from 'lmdb';
+import { LayeredDb } from './layered-db.ts';
+import { WalLog, type WalWrite } from './wal-log.ts';
+import { WriteLayer } from './write-layer.ts';
+import { STORE_DBS, type StoreDbName } from './lmdb-keys.ts';
+
+export const CHECKPOINT_MS = 100;
+export const RETRY_MS = 1000;
+/** a segment holding this much starts a checkpoint at once */
+export const CHECKPOINT_BYTES = 1024 * 1024;
+
+export type LayeredDbs = { [K in StoreDbName]: LayeredDb };
+type RawDbs = { [K in StoreDbName]: Database<any, any> };
+
+interface Pending {
+  work: (dbs: LayeredDbs) => unknown;
+  lazy: boolean;
+  resolve: (value: unknown) => void;
+  reject: (error: unknown) => void;
+}
+
+const turn = (): Promise<void> => new Promise<void>((r) => setImmediate(r));
+
+type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown };
+
+/** Writes a layer's (or the log's) changes into LMDB; call inside a write transaction. */
+export function applyWrites(dbs: RawDbs, writes: Iterable<WalWrite>): void {
+  const byName = new Map<string, Database<any, any>>(Object.entries(STORE_DBS).map(([k, name]) => [name, dbs[k as StoreDbName]]));
+  for (const { db, write } of writes) {
+    const target = byName.get(db);
+    if (!target) throw new Error(`write-ahead log: unknown sub-database ${db}`);
+    if (write.bytes) target.putSync(write.key, asBinary(write.bytes));
+    else target.removeSync(write.key);
+  }
+}
+
+function* layerWrites(layer: WriteLayer): Generator<WalWrite> {
+  for (const [db, writes] of layer.dbs) for (const write of writes.values()) yield { db, write };
+}
+
+export class WalCommitter {
+  private pending = new WriteLayer(false);
+  /** the layer a checkpoint is writing into LMDB (or failed to, and will again) */
+  private frozen: WriteLayer | undefined;
+  private queue: Pending[] = [];
+  private busy: Promise<void> | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private checkpointing: Promise<void> | undefined;
+  /** the layers of the transaction being run: its own, its batch's, then the store's */
+  private txStack: WriteLayer[] = [];
+  private closed = false;
+  /** why the last checkpoint failed, while it has not succeeded again */
+  lastCheckpointError: unknown;
+  /** the sub-databases as readers outside a transaction see them */
+  readonly readers: LayeredDbs;
+  private readonly writers: LayeredDbs;
+
+  constructor(
+    private readonly root: RootDatabase,
+    private readonly raw: RawDbs,
+    private readonly log: WalLog,
+  ) {
+    const layers = (): WriteLayer[] => (this.frozen ? [this.pending, this.frozen] : [this.pending]);
+    this.readers = views(raw, layers, false);
+    this.writers = views(raw, () => this.txStack, true);
+  }
+
+  run<T>(work: (dbs: LayeredDbs) => T, lazy = false): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      this.queue.push({ work, lazy, resolve: resolve as (v: unknown) => void, reject });
+      if (!this.busy) this.busy = this.loop();
+    });
+  }
+
+  async drain(): Promise<void> {
+    while (this.busy) await this.busy;
+  }
+
+  /** Writes everything into LMDB and removes the log; a log LMDB could not take stays, for the next open. */
+  async close(): Promise<void> {
+    await this.drain();
+    this.closed = true;
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    for (;;) {
+      if (this.checkpointing) await this.checkpointing;
+      if (!this.frozen && this.pending.empty) break;
+      if (!(await this.checkpoint())) break;
+    }
+    this.log.close(!this.frozen && this.pending.empty);
+  }
+
+  private async loop(): Promise<void> {
+    try {
+      while (this.queue.length > 0) {
+        await turn();
+        if (this.queue.every((p) => p.lazy)) await turn();
+        const batch = this.queue;
+        this.queue = [];
+        this.write(batch);
+      }
+    } finally {
+      this.busy = undefined;
+    }
+  }
+
+  private write(batch: Pending[]): void {
+    const outcomes: Outcome[] = [];
+    const batchLayer = new WriteLayer();
+    const below = this.frozen ? [batchLayer, this.pending, this.frozen] : [batchLayer, this.pending];
+    for (const p of batch) {
+      const tx = new WriteLayer();
+      this.txStack = [tx, ...below];
+      try {
+        outcomes.push({ ok: true, value: p.work(this.writers) });
+        batchLayer.absorb(tx);
+      } catch (error) {
+        outcomes.push({ ok: false, error });
+      }
+    }
+    this.txStack = [];
+    if (!batchLayer.empty) {
+      try {
+        this.log.append(batchLayer.log);
+      } catch (error) {
+        for (const p of batch) p.reject(error);
+        return;
+      }
+      this.pending.absorb(batchLayer);
+      if (this.log.used >= CHECKPOINT_BYTES) this.arm(0);
+      else this.arm(CHECKPOINT_MS);
+    }
+    batch.forEach((p, i) => {
+      const o = outcomes[i]!;
+      if (o.ok) p.resolve(o.value);
+      else p.reject(o.error);
+    });
+  }
+
+  private arm(ms: number): void {
+    if (this.checkpointing || this.closed) return;
+    if (this.timer && ms > 0) return;
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      void this.checkpoint();
+    }, ms);
+    this.timer.unref();
+  }
+
+  /** One checkpoint: the failed layer again, or the pending one (the log then goes on in its other segment). */
+  private checkpoint(): Promise<boolean> {
+    if (this.checkpointing) return this.checkpointing.then(() => this.frozen === undefined);
+    if (!this.frozen) {
+      if (this.pending.empty) return Promise.resolve(true);
+      this.frozen = this.pending;
+      this.pending = new WriteLayer(false);
+      this.log.rotate();
+    }
+    const frozen = this.frozen;
+    const done = (async (): Promise<boolean> => {
+      try {
+        await this.root.transaction(() => applyWrites(this.raw, layerWrites(frozen)));
+        await this.root.flushed;
+        this.root.resetReadTxn();
+        this.frozen = undefined;
+        this.lastCheckpointError = undefined;
+        return true;
+      } catch (e) {
+        this.lastCheckpointError = e;
+        // lmdb-js rejects a failed commit with a generic error whose `commitError` promise later rejects with the cause
+        const cause = (e as { commitError?: Promise<unknown> } | undefined)?.commitError;
+        cause?.then(undefined, (why: unknown) => {
+          if (this.lastCheckpointError === e) this.lastCheckpointError = why;
+        });
+        return false;
+      }
+    })();
+    this.checkpointing = done.then(
+      (ok) => {
+        this.checkpointing = undefined;
+        if (!ok) this.arm(RETRY_MS);
+        else if (!this.pending.empty) this.arm(this.log.used >= CHECKPOINT_BYTES ? 0 : CHECKPOINT_MS);
+      },
+    );
+    return done;
+  }
+}
+
+function views(raw: RawDbs, layers: () => readonly WriteLayer[], writable: boolean): LayeredDbs {
+  const out = {} as LayeredDbs;
+  for (const key of Object.keys(STORE_DBS) as StoreDbName[]) out[key] = new LayeredDb(STORE_DBS[key], raw[key], layers, writable);
+  return out;
+}
