@@ -1,9 +1,11 @@
 // Faults at start and stop (issue 15 points 8 and 10): a taken port of any listener, a missing
 // --import-state file and a bad --upload URL each give one line naming the flag and exit 2, with no
-// listener left reporting it listens; SIGTERM stops a server whose --inspect WebSocket has nobody.
+// listener left reporting it listens; SIGTERM stops a server whose --inspect WebSocket has nobody; a
+// second server on a data directory another one writes is refused, and the first loses nothing.
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import net from 'node:net';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import { tempDir } from './helpers/server-fixture.ts';
@@ -71,4 +73,29 @@ test('SIGTERM stops a server whose --inspect WebSocket has nobody listening', as
   const exit = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   child.kill('SIGTERM');
   assert.equal(await exit, 0);
+});
+
+test('a second server on the data directory of a running one: one line, exit 2; the first goes on and loses nothing', async () => {
+  const dir = await tempDir();
+  const first = spawn(process.execPath, [bin, 'server', '--dir', dir, '--port', '0', '--no-web', '--no-9p'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let err = '';
+  await new Promise<void>((resolve) => first.stderr.on('data', (d) => ((err += d), /server:listening/.test(err) && resolve())));
+  try {
+    const port = Number(/server:listening .*port=(\d+)/.exec(err)?.[1]);
+    const script = path.join(dir, 'job.sh');
+    writeFileSync(script, 'true\n');
+    const scheduled = spawnSync(process.execPath, [bin, 'schedule', 'kept', 'linux', script, '-r', `127.0.0.1:${port}`], { encoding: 'utf8', timeout: 60_000 });
+    assert.equal(scheduled.status, 0, scheduled.stderr);
+    const second = spawnSync(process.execPath, [bin, 'server', '--dir', dir, '--port', '0', '--no-web', '--no-9p'], { encoding: 'utf8', timeout: 60_000 });
+    assert.equal(second.status, 2, second.stderr);
+    assert.match(oneLine(second.stderr), /another builder server is writing the store in .*: one server per data directory/);
+    // the first still answers, with its store whole
+    const info = spawnSync(process.execPath, [bin, 'info', '-r', `127.0.0.1:${port}`], { encoding: 'utf8', timeout: 60_000 });
+    assert.equal(info.status, 0, info.stderr);
+    assert.match(info.stdout, /\bkept\b/);
+  } finally {
+    const exit = new Promise<number | null>((resolve) => first.once('exit', (code) => resolve(code)));
+    first.kill('SIGTERM');
+    assert.equal(await exit, 0);
+  }
 });

@@ -130,3 +130,24 @@ describe('write-ahead log', () => {
     });
   });
 });
+
+describe('one writer per store', () => {
+  it('a second store with the log on the same directory is refused while the first is open, and opens once it is closed', async () => {
+    await withDir(async (dir) => {
+      const first = await openLmdbStore(dir, { wal: true });
+      await first.transaction((tx) => tx.setMeta('by', 'first'));
+      await assert.rejects(openLmdbStore(dir, { wal: true }), { code: 'ERR_STORE_LOCKED' });
+      // readers are not writers: they open beside it
+      const reader = await openLmdbStore(dir, { readOnly: true });
+      assert.equal(reader.getMeta('by'), 'first');
+      await reader.close();
+      await first.close();
+      const second = await openLmdbStore(dir, { wal: true });
+      try {
+        assert.equal(second.getMeta('by'), 'first');
+      } finally {
+        await second.close();
+      }
+    });
+  });
+});

@@ -18,6 +18,8 @@ export const storeErrors = {
       'a store transaction function must be synchronous (it returned a promise); nothing was written',
     ),
   invalid: (why: string) => new StoreError('ERR_STORE_INVALID', why),
+  locked: (dir: string) =>
+    new StoreError('ERR_STORE_LOCKED', `another builder server is writing the store in ${dir}: one server per data directory`),
   reservedName: (name: string) =>
     new StoreError('ERR_STORE_RESERVED_NAME', `sub-database name ${JSON.stringify(name)} is reserved for the store`),
   schema: (found: unknown, supported: number) =>

@@ -113,7 +113,7 @@ export class LayeredDb implements KvDb {
     const start = range.start === undefined ? undefined : encodeKey(range.start);
     const end = range.end === undefined ? undefined : encodeKey(range.end);
     // one cursor per layer that holds writes here, newest layer first
-    const cursors: { sorted: readonly LayerWrite[]; at: number }[] = [];
+    const cursors: { sorted: readonly { write: LayerWrite }[]; at: number }[] = [];
     for (const l of this.layers()) {
       const w = l.of(this.name);
       if (!w || w.size === 0) continue;
@@ -122,7 +122,7 @@ export class LayeredDb implements KvDb {
       else if (start === undefined) at = w.sorted.length - 1;
       else {
         at = w.lowerBound(start);
-        if (at === w.sorted.length || Buffer.compare(w.sorted[at]!.keyBytes, start) > 0) at--;
+        if (at === w.sorted.length || Buffer.compare(w.sorted[at]!.write.keyBytes, start) > 0) at--;
       }
       cursors.push({ sorted: w.sorted, at });
     }
@@ -131,14 +131,14 @@ export class LayeredDb implements KvDb {
     for (;;) {
       let best: LayerWrite | undefined;
       for (const c of cursors) {
-        const w = c.sorted[c.at];
+        const w = c.sorted[c.at]?.write;
         if (w && (best === undefined || sign * Buffer.compare(w.keyBytes, best.keyBytes) < 0)) best = w;
       }
       if (best === undefined || past(best.keyBytes)) return;
       // the newest layer's write of this key wins; every cursor on it moves on
       let won: LayerWrite | undefined;
       for (const c of cursors) {
-        const w = c.sorted[c.at];
+        const w = c.sorted[c.at]?.write;
         if (w && Buffer.compare(w.keyBytes, best.keyBytes) === 0) {
           won ??= w;
           c.at += sign;

@@ -14,6 +14,7 @@ import { applyWrites, WalCommitter } from './wal-committer.ts';
 import { readWal, WAL_FILES, WalLog } from './wal-log.ts';
 import { LayeredDb } from './layered-db.ts';
 import { WriteLayer } from './write-layer.ts';
+import { lockWriter, type WriterLock } from './writer-lock.ts';
 import { entryEncoding, JobEncoding } from './record-codec.ts';
 import { DEFAULT_HISTORY_LIMIT, META_SCHEMA_VERSION, type Store, type StoreTx, type TransactionOptions } from './store.ts';
 
@@ -83,10 +84,10 @@ export async function openLmdbStore(dir: string, opts: LmdbStoreOptions = {}): P
       const encoder = key === 'schedule' ? entryEncoding : key === 'queue' ? jobs : { useRecords: false };
       dbs[key] = root.openDB({ name: STORE_DBS[key], encoder } as DatabaseOptions & { name: string });
     }
-    mode = readOnly ? readerMode(path, dbs) : opts.wal ? walMode(path, root, dbs) : { kind: 'lmdb', batcher: new CommitBatcher(root) };
+    mode = readOnly ? readerMode(path, dbs) : opts.wal ? await walMode(path, root, dbs) : { kind: 'lmdb', batcher: new CommitBatcher(root) };
   } catch (e) {
     await root.close().catch(() => undefined);
-    throw storeErrors.open(dir, e);
+    throw e instanceof StoreError ? e : storeErrors.open(dir, e);
   }
   const store = new LmdbStoreImpl(dir, root, dbs, mode, jobs, readOnly, historyLimit);
   try {
@@ -106,16 +107,22 @@ type RawDbs = { [K in StoreDbName]: Database<any, any> };
  */
 type Mode =
   | { kind: 'lmdb'; batcher: CommitBatcher }
-  | { kind: 'wal'; committer: WalCommitter }
+  | { kind: 'wal'; committer: WalCommitter; lock: WriterLock }
   | { kind: 'reader'; readers: StoreDbs; reload(): void };
 
-/** Replays a log left by a crash into LMDB (one durable commit), then starts a new one. */
-function walMode(path: string, root: RootDatabase, dbs: RawDbs): Mode {
-  const left = readWal(path);
-  if (left.writes.length > 0) root.transactionSync(() => applyWrites(dbs, left.writes));
-  for (const name of WAL_FILES) rmSync(join(path, name), { force: true });
-  // later generations than any the removed files held, should their removal not have reached the disk
-  return { kind: 'wal', committer: new WalCommitter(root, dbs, WalLog.create(path, left.lastGen + 1)) };
+/** Takes the writer's lock, replays a log left by a crash into LMDB (one durable commit), then starts a new log. */
+async function walMode(path: string, root: RootDatabase, dbs: RawDbs): Promise<Mode> {
+  const lock = await lockWriter(path);
+  try {
+    const left = readWal(path);
+    if (left.writes.length > 0) root.transactionSync(() => applyWrites(dbs, left.writes));
+    for (const name of WAL_FILES) rmSync(join(path, name), { force: true });
+    // later generations than any the removed files held, should their removal not have reached the disk
+    return { kind: 'wal', committer: new WalCommitter(root, dbs, WalLog.create(path, left.lastGen + 1)), lock };
+  } catch (e) {
+    lock.release();
+    throw e;
+  }
 }
 
 function readerMode(path: string, dbs: RawDbs): Mode {
@@ -210,7 +217,10 @@ class LmdbStoreImpl extends LmdbOps implements LmdbStore {
     if (this.closed) return;
     this.closed = true;
     this.revoke('closed');
-    if (this.mode.kind === 'wal') await this.mode.committer.close();
+    if (this.mode.kind === 'wal') {
+      await this.mode.committer.close();
+      this.mode.lock.release();
+    }
     if (this.mode.kind === 'lmdb') {
       await this.mode.batcher.drain();
       await this.root.flushed;
