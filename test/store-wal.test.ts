@@ -9,7 +9,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { open } from 'lmdb';
-import { openLmdbStore } from '../src/store/lmdb-store.ts';
+import { openLmdbStore, type LmdbStore } from '../src/store/lmdb-store.ts';
 import { STORE_DBS } from '../src/store/lmdb-keys.ts';
 import { CHECKPOINT_MS } from '../src/store/wal-committer.ts';
 import { WAL_FILES } from '../src/store/wal-log.ts';
@@ -32,6 +32,17 @@ function records(file: Buffer): { start: number; end: number }[] {
   return out;
 }
 
+/** The store holds the first `n` commits of a wal-crash child (store-child.ts), and no later one; closed after. */
+async function holdsCommits(opened: Promise<LmdbStore>, n: number): Promise<void> {
+  const s = await opened;
+  try {
+    assert.deepEqual(names(s.listQueue('crash')), upTo(n));
+    assert.equal(s.getMeta('counter'), n - 1);
+  } finally {
+    await s.close();
+  }
+}
+
 async function killedAfter(dir: string, n: number): Promise<void> {
   const c = child(['wal-crash', dir, String(n)]);
   const { signal } = await c.exited;
@@ -43,20 +54,8 @@ describe('write-ahead log', () => {
     await withDir(async (dir) => {
       await killedAfter(dir, 5);
       assert.ok(WAL_FILES.some((f) => existsSync(join(dir, 'lmdb', f))), 'the log is left behind');
-      const reader = await openLmdbStore(dir, { readOnly: true });
-      try {
-        assert.deepEqual(names(reader.listQueue('crash')), upTo(5));
-        assert.equal(reader.getMeta('counter'), 4);
-      } finally {
-        await reader.close();
-      }
-      const s = await openLmdbStore(dir, { wal: true });
-      try {
-        assert.deepEqual(names(s.listQueue('crash')), upTo(5));
-        assert.equal(s.getMeta('counter'), 4);
-      } finally {
-        await s.close();
-      }
+      await holdsCommits(openLmdbStore(dir, { readOnly: true }), 5);
+      await holdsCommits(openLmdbStore(dir, { wal: true }), 5);
       assert.ok(!WAL_FILES.some((f) => existsSync(join(dir, 'lmdb', f))), 'a clean close removes the log');
       // what the log held is in LMDB itself now
       const root = open({ path: join(dir, 'lmdb'), maxDbs: 64, readOnly: true });
@@ -95,13 +94,7 @@ describe('write-ahead log', () => {
       // the power went while the last record was being written: its second half never arrived
       file.fill(0, last.start + Math.floor((last.end - last.start) / 2), last.end);
       writeFileSync(path, file);
-      const s = await openLmdbStore(dir, { wal: true });
-      try {
-        assert.deepEqual(names(s.listQueue('crash')), upTo(4));
-        assert.equal(s.getMeta('counter'), 3);
-      } finally {
-        await s.close();
-      }
+      await holdsCommits(openLmdbStore(dir, { wal: true }), 4);
     });
   });
 

@@ -12,72 +12,32 @@
 // (`builder user`, `builder vacuum`) or an lmdb-js asynchronous put of this one. All of these are
 // small metadata writes; artifact contents are files (web/artifact-store.ts), never LMDB values.
 //
-// A lazy change (nobody waits on it at once: a run's end, whose worker has gone on to its next job) lets
-// its batch wait one more turn of the event loop, with whatever I/O came in meanwhile read first. A worker
-// sends its next JobRequested right after its JobFinished: that assignment's change then shares the run's
-// end's commit, one sync for both (1.5 commits per job instead of 1.9 with two looping workers, measured). A
-// batch with any change that is not lazy is written at the first turn, as before.
+// Lazy changes: see turn-batches.ts.
 import type { RootDatabase } from 'lmdb';
+import { runEach, settle, TurnBatches, type Change, type Outcome } from './turn-batches.ts';
 
 /** Batches of at most this many changes are written on the main thread. */
 export const SYNC_BATCH_MAX = 2;
 
-interface Pending {
-  work: () => unknown;
-  lazy: boolean;
-  resolve: (value: unknown) => void;
-  reject: (error: unknown) => void;
-}
-
-const turn = (): Promise<void> => new Promise<void>((r) => setImmediate(r));
-
-type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown };
-
 export class CommitBatcher {
-  private pending: Pending[] = [];
-  /** set while a batch is scheduled or being written */
-  private busy: Promise<void> | undefined;
+  private readonly batches = new TurnBatches<() => unknown>((batch) => this.write(batch));
 
   constructor(private readonly root: RootDatabase) {}
 
   /** Runs `work` inside a write transaction; resolves with its result once its batch is durable. */
   run<T>(work: () => T, lazy = false): Promise<T> {
-    return new Promise<T>((resolve, reject) => {
-      this.pending.push({ work, lazy, resolve: resolve as (v: unknown) => void, reject });
-      if (!this.busy) this.busy = this.loop();
-    });
+    return this.batches.add<T>(work, lazy);
   }
 
   /** Waits until every change asked for so far is written (before closing the environment). */
-  async drain(): Promise<void> {
-    while (this.busy) await this.busy;
+  drain(): Promise<void> {
+    return this.batches.drain();
   }
 
-  private async loop(): Promise<void> {
-    try {
-      while (this.pending.length > 0) {
-        await turn();
-        // an immediate set now runs at the next turn, after that turn's I/O callbacks
-        if (this.pending.every((p) => p.lazy)) await turn();
-        const batch = this.pending;
-        this.pending = [];
-        await this.write(batch);
-      }
-    } finally {
-      this.busy = undefined;
-    }
-  }
-
-  private async write(batch: Pending[]): Promise<void> {
-    const outcomes: Outcome[] = [];
+  private async write(batch: Change<() => unknown>[]): Promise<void> {
+    let outcomes: Outcome[] = [];
     const body = (): void => {
-      for (const p of batch) {
-        try {
-          outcomes.push({ ok: true, value: this.root.childTransaction(p.work as () => any) });
-        } catch (error) {
-          outcomes.push({ ok: false, error });
-        }
-      }
+      outcomes = runEach(batch, (work) => this.root.childTransaction(work as () => any));
     };
     try {
       if (batch.length <= SYNC_BATCH_MAX) {
@@ -88,13 +48,9 @@ export class CommitBatcher {
       }
     } catch (error) {
       // the batch failed to commit as a whole (disk full, map full...): nothing of it was written
-      for (const p of batch) p.reject(error);
+      for (const c of batch) c.reject(error);
       return;
     }
-    batch.forEach((p, i) => {
-      const o = outcomes[i]!;
-      if (o.ok) p.resolve(o.value);
-      else p.reject(o.error);
-    });
+    settle(batch, outcomes);
   }
 }

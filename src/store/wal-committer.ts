@@ -7,12 +7,13 @@
 //
 // A checkpoint that fails (the disk is full) keeps its layer and is tried again every RETRY_MS; the
 // log keeps growing meanwhile, and once it cannot grow either, commits fail as the disk being full.
-// Lazy changes wait one more turn, as in commit-batcher.ts.
+// Lazy changes: see turn-batches.ts.
 import { asBinary, type Database, type RootDatabase } from 'lmdb';
 import { LayeredDb } from './layered-db.ts';
 import { WalLog, type WalWrite } from './wal-log.ts';
 import { WriteLayer } from './write-layer.ts';
 import { STORE_DBS, type StoreDbName } from './lmdb-keys.ts';
+import { runEach, settle, TurnBatches, type Change } from './turn-batches.ts';
 
 export const CHECKPOINT_MS = 100;
 export const RETRY_MS = 1000;
@@ -22,16 +23,7 @@ export const CHECKPOINT_BYTES = 1024 * 1024;
 export type LayeredDbs = { [K in StoreDbName]: LayeredDb };
 type RawDbs = { [K in StoreDbName]: Database<any, any> };
 
-interface Pending {
-  work: (dbs: LayeredDbs) => unknown;
-  lazy: boolean;
-  resolve: (value: unknown) => void;
-  reject: (error: unknown) => void;
-}
-
-const turn = (): Promise<void> => new Promise<void>((r) => setImmediate(r));
-
-type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown };
+type Work = (dbs: LayeredDbs) => unknown;
 
 /** Writes a layer's (or the log's) changes into LMDB; call inside a write transaction. */
 export function applyWrites(dbs: RawDbs, writes: Iterable<WalWrite>): void {
@@ -52,8 +44,7 @@ export class WalCommitter {
   private pending = new WriteLayer(false);
   /** the layer a checkpoint is writing into LMDB (or failed to, and will again) */
   private frozen: WriteLayer | undefined;
-  private queue: Pending[] = [];
-  private busy: Promise<void> | undefined;
+  private readonly batches = new TurnBatches<Work>((batch) => this.write(batch));
   private timer: NodeJS.Timeout | undefined;
   private checkpointing: Promise<void> | undefined;
   /** the layers of the transaction being run: its own, its batch's, then the store's */
@@ -76,14 +67,11 @@ export class WalCommitter {
   }
 
   run<T>(work: (dbs: LayeredDbs) => T, lazy = false): Promise<T> {
-    return new Promise<T>((resolve, reject) => {
-      this.queue.push({ work, lazy, resolve: resolve as (v: unknown) => void, reject });
-      if (!this.busy) this.busy = this.loop();
-    });
+    return this.batches.add<T>(work, lazy);
   }
 
-  async drain(): Promise<void> {
-    while (this.busy) await this.busy;
+  drain(): Promise<void> {
+    return this.batches.drain();
   }
 
   /** Writes everything into LMDB and removes the log; a log LMDB could not take stays, for the next open. */
@@ -100,34 +88,16 @@ export class WalCommitter {
     this.log.close(!this.frozen && this.pending.empty);
   }
 
-  private async loop(): Promise<void> {
-    try {
-      while (this.queue.length > 0) {
-        await turn();
-        if (this.queue.every((p) => p.lazy)) await turn();
-        const batch = this.queue;
-        this.queue = [];
-        this.write(batch);
-      }
-    } finally {
-      this.busy = undefined;
-    }
-  }
-
-  private write(batch: Pending[]): void {
-    const outcomes: Outcome[] = [];
+  private write(batch: Change<Work>[]): void {
     const batchLayer = new WriteLayer();
     const below = this.frozen ? [batchLayer, this.pending, this.frozen] : [batchLayer, this.pending];
-    for (const p of batch) {
+    const outcomes = runEach(batch, (work) => {
       const tx = new WriteLayer();
       this.txStack = [tx, ...below];
-      try {
-        outcomes.push({ ok: true, value: p.work(this.writers) });
-        batchLayer.absorb(tx);
-      } catch (error) {
-        outcomes.push({ ok: false, error });
-      }
-    }
+      const value = work(this.writers);
+      batchLayer.absorb(tx);
+      return value;
+    });
     this.txStack = [];
     if (!batchLayer.empty) {
       try {
@@ -140,11 +110,7 @@ export class WalCommitter {
       if (this.log.used >= CHECKPOINT_BYTES) this.arm(0);
       else this.arm(CHECKPOINT_MS);
     }
-    batch.forEach((p, i) => {
-      const o = outcomes[i]!;
-      if (o.ok) p.resolve(o.value);
-      else p.reject(o.error);
-    });
+    settle(batch, outcomes);
   }
 
   private arm(ms: number): void {
