@@ -1,4 +1,5 @@
 // The sub-databases of the store inside the LMDB environment, and the checks on what becomes a key.
+import type { Database } from 'lmdb';
 import { storeErrors } from '../errors/store-error.ts';
 
 /** Every sub-database the store owns starts with this; openSubDb refuses such names. */
@@ -32,6 +33,9 @@ export const STORE_DBS = {
 } as const;
 
 export type StoreDbName = keyof typeof STORE_DBS;
+
+/** The store's sub-databases as lmdb-js opened them. */
+export type RawDbs = { [K in StoreDbName]: Database<any, any> };
 
 // LMDB keys are at most 1978 bytes with lmdb-js; a composite key holds up to two of these.
 const MAX_KEY_PART_BYTES = 900;

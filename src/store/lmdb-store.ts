@@ -7,7 +7,7 @@ import { mkdirSync, existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { open, type Database, type DatabaseOptions, type RootDatabase } from 'lmdb';
 import { StoreError, storeErrors } from '../errors/store-error.ts';
-import { STORE_DB_PREFIX, STORE_DBS, type StoreDbName } from './lmdb-keys.ts';
+import { STORE_DB_PREFIX, STORE_DBS, type RawDbs, type StoreDbName } from './lmdb-keys.ts';
 import { LmdbOps, type StoreDbs } from './lmdb-ops.ts';
 import { CommitBatcher } from './commit-batcher.ts';
 import { applyWrites, WalCommitter } from './wal-committer.ts';
@@ -98,8 +98,6 @@ export async function openLmdbStore(dir: string, opts: LmdbStoreOptions = {}): P
   }
   return store;
 }
-
-type RawDbs = { [K in StoreDbName]: Database<any, any> };
 
 /**
  * How changes reach the disk: LMDB commits (commit-batcher.ts), or the write-ahead log; a read-only

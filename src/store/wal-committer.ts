@@ -12,7 +12,7 @@ import { asBinary, type Database, type RootDatabase } from 'lmdb';
 import { LayeredDb } from './layered-db.ts';
 import { WalLog, type WalWrite } from './wal-log.ts';
 import { WriteLayer } from './write-layer.ts';
-import { STORE_DBS, type StoreDbName } from './lmdb-keys.ts';
+import { STORE_DBS, type RawDbs, type StoreDbName } from './lmdb-keys.ts';
 import { runEach, settle, TurnBatches, type Change } from './turn-batches.ts';
 
 export const CHECKPOINT_MS = 100;
@@ -21,7 +21,6 @@ export const RETRY_MS = 1000;
 export const CHECKPOINT_BYTES = 1024 * 1024;
 
 export type LayeredDbs = { [K in StoreDbName]: LayeredDb };
-type RawDbs = { [K in StoreDbName]: Database<any, any> };
 
 type Work = (dbs: LayeredDbs) => unknown;
 
@@ -50,8 +49,6 @@ export class WalCommitter {
   /** the layers of the transaction being run: its own, its batch's, then the store's */
   private txStack: WriteLayer[] = [];
   private closed = false;
-  /** why the last checkpoint failed, while it has not succeeded again */
-  lastCheckpointError: unknown;
   /** the sub-databases as readers outside a transaction see them */
   readonly readers: LayeredDbs;
   private readonly writers: LayeredDbs;
@@ -140,15 +137,10 @@ export class WalCommitter {
         await this.root.flushed;
         this.root.resetReadTxn();
         this.frozen = undefined;
-        this.lastCheckpointError = undefined;
         return true;
       } catch (e) {
-        this.lastCheckpointError = e;
-        // lmdb-js rejects a failed commit with a generic error whose `commitError` promise later rejects with the cause
-        const cause = (e as { commitError?: Promise<unknown> } | undefined)?.commitError;
-        cause?.then(undefined, (why: unknown) => {
-          if (this.lastCheckpointError === e) this.lastCheckpointError = why;
-        });
+        // lmdb-js rejects a failed commit with a generic error whose `commitError` promise rejects later with the cause
+        (e as { commitError?: Promise<unknown> } | undefined)?.commitError?.then(undefined, () => undefined);
         return false;
       }
     })();
