@@ -127,9 +127,8 @@ export class WalLog {
 
   /** Starts a new log in `dir` at generation `gen` (the segment files must not exist). */
   static create(dir: string, gen = 1): WalLog {
-    const log = new WalLog(dir, gen);
-    log.segment();
-    return log;
+    // the segment is made at the first append: a server on a full disk starts, and its commits fail as such
+    return new WalLog(dir, gen);
   }
 
   /** bytes of records in the current segment */
