@@ -17,16 +17,19 @@
 // Protocol (lines): worker → launcher `fifo ID PATH`, `run ID PROCS DIR FIFO SCRIPT ENV` (each field "x" + hex; ENV
 // is NAME=VALUE\0...); launcher → worker `ready`, `fifo ID`, `pid ID PID`, `end ID WAITSTATUS`, `fail ID MESSAGE-HEX`.
 // When its stdin closes (the worker is gone, even by SIGKILL) it kills what it started, whole cgroups included, removes
-// the consoles' directory (its one argument) and exits.
+// the consoles' directory (its one argument) and exits. A directory whose launcher was killed too (a SIGKILL to every
+// process, as a service manager's last resort) is named after its worker's pid, and the next worker's first launcher
+// removes it once that pid no longer runs.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { EventEmitter } from 'node:events';
-import { accessSync, constants as fsConstants, mkdtempSync, openSync, rmSync } from 'node:fs';
+import { accessSync, constants as fsConstants, mkdtempSync, openSync, readdirSync, rmSync } from 'node:fs';
 import { Socket } from 'node:net';
 import { constants as osConstants, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { netNamespace } from './job-network.ts';
+import { pidAlive } from './pid-alive.ts';
 
 const LAUNCHER = String.raw`
 use strict; use warnings; use POSIX (); use Fcntl qw(O_WRONLY O_NONBLOCK F_SETFL);
@@ -262,6 +265,24 @@ function envHex(text: string): string {
  * Where the consoles' FIFOs go: TMPDIR when set, else /dev/shm (tmpfs: making and removing a FIFO there touches no
  * disk, where on ext4 each new inode is searched for among those freed lately), else the system's temporary directory.
  */
+const DIR_PREFIX = 'builder-launcher-';
+let staleRemoved = false;
+
+/** Consoles' directories of workers that no longer run, whose launchers were killed before they could remove them. */
+function removeStaleDirs(parent: string): void {
+  let names: string[];
+  try {
+    names = readdirSync(parent);
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    const m = /^builder-launcher-(\d+)-/.exec(name);
+    if (!m || Number(m[1]) === process.pid || pidAlive(Number(m[1]))) continue;
+    rmSync(join(parent, name), { recursive: true, force: true });
+  }
+}
+
 function fifoParent(): string {
   if (process.env.TMPDIR) return tmpdir();
   try {
@@ -380,7 +401,12 @@ export class JobLauncher {
     if (own === undefined) return Promise.resolve(false);
     let fifoDir: string;
     try {
-      fifoDir = this.fifoDir = mkdtempSync(join(fifoParent(), 'builder-launcher-'));
+      const parent = fifoParent();
+      if (!staleRemoved) {
+        staleRemoved = true;
+        removeStaleDirs(parent);
+      }
+      fifoDir = this.fifoDir = mkdtempSync(join(parent, `${DIR_PREFIX}${process.pid}-`));
     } catch {
       return Promise.resolve(false);
     }

@@ -1,6 +1,6 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import os from 'node:os';
 import { ProcessSandbox } from '../sandbox/process.ts';
@@ -154,7 +154,6 @@ test('the next job uses the same cgroup again, once nothing of the last job is l
 });
 
 test('a worker whose process group is killed with SIGKILL mid-job: its launcher (in a group of its own) kills the whole job, a process that left the session too, and removes its directory', { skip: !launcherHere && 'the launcher runs as root with cgroups only' }, async () => {
-  const { spawn } = await import('node:child_process');
   const { jobDir, sleepersGone, sleepers } = await import('./sandbox-conformance.ts');
   const fs = await import('node:fs');
   const n = 600_000 + Math.floor(Math.random() * 99_999);
@@ -179,6 +178,41 @@ test('a worker whose process group is killed with SIGKILL mid-job: its launcher 
     assert.deepEqual(left(), []);
   } finally {
     for (const pid of sleepers(n)) process.kill(pid, 'SIGKILL');
+    fs.rmSync(dir, { recursive: true, force: true });
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
+});
+
+test('consoles\' directories of workers killed with their launchers are removed by the next worker; a live worker\'s and an unnamed one stay', { skip: !launcherHere && 'the launcher runs as root with cgroups only' }, async () => {
+  const { jobDir } = await import('./sandbox-conformance.ts');
+  const fs = await import('node:fs');
+  const dir = jobDir();
+  fs.writeFileSync(`${dir}/script.sh`, 'echo ran\n', { mode: 0o500 });
+  const tmp = fs.mkdtempSync(`${dir}-tmp`);
+  // a pid that no longer runs: a process that has exited
+  const gone = spawn('true');
+  await new Promise((r) => gone.once('exit', r));
+  const dirs = { stale: `builder-launcher-${gone.pid}-Ab12Cd`, live: `builder-launcher-${process.pid}-Ef34Gh`, unnamed: 'builder-launcher-Ij56Kl' };
+  for (const d of Object.values(dirs)) {
+    fs.mkdirSync(`${tmp}/${d}`);
+    fs.writeFileSync(`${tmp}/${d}/console-1`, '');
+  }
+  const worker = `
+    import { ProcessSandbox } from ${JSON.stringify(new URL('../sandbox/process.ts', import.meta.url).href)};
+    const s = new ProcessSandbox();
+    const r = await s.run({ dir: ${JSON.stringify(dir)}, script: 'script.sh', timeoutMs: 10000, network: false }, () => {}, new AbortController().signal);
+    await s.cleanup();
+    process.stdout.write(JSON.stringify(r));`;
+  try {
+    const out = await new Promise<string>((resolve, reject) => {
+      const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', worker], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, TMPDIR: tmp } });
+      let text = '';
+      child.stdout.on('data', (d) => (text += d));
+      child.once('exit', (code) => (code === 0 ? resolve(text) : reject(new Error(`worker exited ${code}`))));
+    });
+    assert.deepEqual(JSON.parse(out), { type: 'exited', code: 0 });
+    assert.deepEqual(fs.readdirSync(tmp).filter((n) => n.startsWith('builder-launcher-')).sort(), [dirs.live, dirs.unnamed].sort());
+  } finally {
     fs.rmSync(dir, { recursive: true, force: true });
     fs.rmSync(tmp, { recursive: true, force: true });
   }
