@@ -14,7 +14,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, writeFileS
 import { join } from 'node:path';
 import { SandboxError } from '../src/errors/sandbox-error.ts';
 import { directArgv, wrappedArgv } from './job-shell.ts';
-import { pidAlive } from './pid-alive.ts';
+import { leftByGoneWorkers } from './pid-alive.ts';
 
 export type ContainmentKind = 'cgroup' | 'pid-namespace' | 'scan';
 export const CONTAINMENT_KINDS: readonly ContainmentKind[] = ['cgroup', 'pid-namespace', 'scan'];
@@ -231,15 +231,7 @@ function signalGroup(leader: number): void {
 
 /** Empty cgroups left by workers that no longer run (killed with SIGKILL): removed, job groups first. */
 function removeStale(own: string): void {
-  let names: string[];
-  try {
-    names = readdirSync(own);
-  } catch {
-    return;
-  }
-  for (const name of names) {
-    const m = /^builder-worker-(\d+)$/.exec(name);
-    if (!m || Number(m[1]) === process.pid || pidAlive(Number(m[1]))) continue;
+  for (const name of leftByGoneWorkers(own, /^builder-worker-(\d+)$/)) {
     const dir = join(own, name);
     try {
       for (const job of readdirSync(dir)) if (job.startsWith('job-')) rmdirQuietly(join(dir, job));

@@ -22,14 +22,14 @@
 // removes it once that pid no longer runs.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { EventEmitter } from 'node:events';
-import { accessSync, constants as fsConstants, mkdtempSync, openSync, readdirSync, rmSync } from 'node:fs';
+import { accessSync, constants as fsConstants, mkdtempSync, openSync, rmSync } from 'node:fs';
 import { Socket } from 'node:net';
 import { constants as osConstants, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { netNamespace } from './job-network.ts';
-import { pidAlive } from './pid-alive.ts';
+import { leftByGoneWorkers } from './pid-alive.ts';
 
 const LAUNCHER = String.raw`
 use strict; use warnings; use POSIX (); use Fcntl qw(O_WRONLY O_NONBLOCK F_SETFL);
@@ -270,17 +270,7 @@ let staleRemoved = false;
 
 /** Consoles' directories of workers that no longer run, whose launchers were killed before they could remove them. */
 function removeStaleDirs(parent: string): void {
-  let names: string[];
-  try {
-    names = readdirSync(parent);
-  } catch {
-    return;
-  }
-  for (const name of names) {
-    const m = /^builder-launcher-(\d+)-/.exec(name);
-    if (!m || Number(m[1]) === process.pid || pidAlive(Number(m[1]))) continue;
-    rmSync(join(parent, name), { recursive: true, force: true });
-  }
+  for (const name of leftByGoneWorkers(parent, /^builder-launcher-(\d+)-/)) rmSync(join(parent, name), { recursive: true, force: true });
 }
 
 function fifoParent(): string {

@@ -183,6 +183,26 @@ test('a worker whose process group is killed with SIGKILL mid-job: its launcher 
   }
 });
 
+test('what workers that no longer run left behind is found by the pid in its name; a running worker\'s, this one\'s and other names are not', async () => {
+  const { leftByGoneWorkers } = await import('../sandbox/pid-alive.ts');
+  const fs = await import('node:fs');
+  const dir = fs.mkdtempSync(`${os.tmpdir()}/builder-left-`);
+  try {
+    const gone = spawn('true');
+    await new Promise((r) => gone.once('exit', r));
+    const live = spawn('sleep', ['30']);
+    try {
+      for (const name of [`builder-worker-${gone.pid}`, `builder-worker-${live.pid}`, `builder-worker-${process.pid}`, 'builder-worker-x', 'other']) fs.mkdirSync(`${dir}/${name}`);
+      assert.deepEqual(leftByGoneWorkers(dir, /^builder-worker-(\d+)$/), [`builder-worker-${gone.pid}`]);
+      assert.deepEqual(leftByGoneWorkers(`${dir}/missing`, /^builder-worker-(\d+)$/), []);
+    } finally {
+      live.kill('SIGKILL');
+    }
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test('consoles\' directories of workers killed with their launchers are removed by the next worker; a live worker\'s and an unnamed one stay', { skip: !launcherHere && 'the launcher runs as root with cgroups only' }, async () => {
   const { jobDir } = await import('./sandbox-conformance.ts');
   const fs = await import('node:fs');
