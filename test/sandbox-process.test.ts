@@ -183,17 +183,23 @@ test('a worker whose process group is killed with SIGKILL mid-job: its launcher 
   }
 });
 
+/** A pid that no longer runs: that of a process that has exited. */
+async function exitedPid(): Promise<number> {
+  const p = spawn('true');
+  await new Promise((r) => p.once('exit', r));
+  return p.pid!;
+}
+
 test('what workers that no longer run left behind is found by the pid in its name; a running worker\'s, this one\'s and other names are not', async () => {
   const { leftByGoneWorkers } = await import('../sandbox/pid-alive.ts');
   const fs = await import('node:fs');
   const dir = fs.mkdtempSync(`${os.tmpdir()}/builder-left-`);
   try {
-    const gone = spawn('true');
-    await new Promise((r) => gone.once('exit', r));
+    const gone = await exitedPid();
     const live = spawn('sleep', ['30']);
     try {
-      for (const name of [`builder-worker-${gone.pid}`, `builder-worker-${live.pid}`, `builder-worker-${process.pid}`, 'builder-worker-x', 'other']) fs.mkdirSync(`${dir}/${name}`);
-      assert.deepEqual(leftByGoneWorkers(dir, /^builder-worker-(\d+)$/), [`builder-worker-${gone.pid}`]);
+      for (const name of [`builder-worker-${gone}`, `builder-worker-${live.pid}`, `builder-worker-${process.pid}`, 'builder-worker-x', 'other']) fs.mkdirSync(`${dir}/${name}`);
+      assert.deepEqual(leftByGoneWorkers(dir, /^builder-worker-(\d+)$/), [`builder-worker-${gone}`]);
       assert.deepEqual(leftByGoneWorkers(`${dir}/missing`, /^builder-worker-(\d+)$/), []);
     } finally {
       live.kill('SIGKILL');
@@ -209,10 +215,7 @@ test('consoles\' directories of workers killed with their launchers are removed 
   const dir = jobDir();
   fs.writeFileSync(`${dir}/script.sh`, 'echo ran\n', { mode: 0o500 });
   const tmp = fs.mkdtempSync(`${dir}-tmp`);
-  // a pid that no longer runs: a process that has exited
-  const gone = spawn('true');
-  await new Promise((r) => gone.once('exit', r));
-  const dirs = { stale: `builder-launcher-${gone.pid}-Ab12Cd`, live: `builder-launcher-${process.pid}-Ef34Gh`, unnamed: 'builder-launcher-Ij56Kl' };
+  const dirs = { stale: `builder-launcher-${await exitedPid()}-Ab12Cd`, live: `builder-launcher-${process.pid}-Ef34Gh`, unnamed: 'builder-launcher-Ij56Kl' };
   for (const d of Object.values(dirs)) {
     fs.mkdirSync(`${tmp}/${d}`);
     fs.writeFileSync(`${tmp}/${d}/console-1`, '');
