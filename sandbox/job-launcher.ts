@@ -261,18 +261,29 @@ function envHex(text: string): string {
   return lastEnv.hex;
 }
 
+const DIR_PREFIX = 'builder-launcher-';
+let staleRemoved = false;
+
+/**
+ * Consoles' directories of workers that no longer run, whose launchers were killed before they could remove them; once
+ * per process. One that cannot be removed stays: it never keeps this worker's launcher from starting.
+ */
+function removeStaleDirs(parent: string): void {
+  if (staleRemoved) return;
+  staleRemoved = true;
+  for (const name of leftByGoneWorkers(parent, /^builder-launcher-(\d+)-/)) {
+    try {
+      rmSync(join(parent, name), { recursive: true, force: true });
+    } catch {
+      // not ours to remove after all (another user's), or busy
+    }
+  }
+}
+
 /**
  * Where the consoles' FIFOs go: TMPDIR when set, else /dev/shm (tmpfs: making and removing a FIFO there touches no
  * disk, where on ext4 each new inode is searched for among those freed lately), else the system's temporary directory.
  */
-const DIR_PREFIX = 'builder-launcher-';
-let staleRemoved = false;
-
-/** Consoles' directories of workers that no longer run, whose launchers were killed before they could remove them. */
-function removeStaleDirs(parent: string): void {
-  for (const name of leftByGoneWorkers(parent, /^builder-launcher-(\d+)-/)) rmSync(join(parent, name), { recursive: true, force: true });
-}
-
 function fifoParent(): string {
   if (process.env.TMPDIR) return tmpdir();
   try {
@@ -390,12 +401,9 @@ export class JobLauncher {
     const own = netNamespace('self');
     if (own === undefined) return Promise.resolve(false);
     let fifoDir: string;
+    const parent = fifoParent();
+    removeStaleDirs(parent);
     try {
-      const parent = fifoParent();
-      if (!staleRemoved) {
-        staleRemoved = true;
-        removeStaleDirs(parent);
-      }
       fifoDir = this.fifoDir = mkdtempSync(join(parent, `${DIR_PREFIX}${process.pid}-`));
     } catch {
       return Promise.resolve(false);
