@@ -5,6 +5,7 @@
 // hold start <= key < end, reverse ones end < key <= start, then `offset` and `limit` apply.
 import type { Database, Key, RangeOptions } from 'lmdb';
 import { encodeKey, type LayerWrite, type WriteLayer } from './write-layer.ts';
+import { STORE_DBS, type RawDbs, type StoreDbName } from './lmdb-keys.ts';
 
 /** What the store's operations (lmdb-ops.ts) use of a sub-database: an lmdb-js Database or a LayeredDb. */
 export interface KvDb {
@@ -15,6 +16,15 @@ export interface KvDb {
   getRange(range?: RangeOptions): Iterable<{ key: Key; value: any }>;
   getKeys(range?: RangeOptions): Iterable<Key>;
   getCount(range?: RangeOptions): number;
+}
+
+export type LayeredDbs = { [K in StoreDbName]: LayeredDb };
+
+/** Every store sub-database seen through `layers` (newest first); `writable`: a transaction's, writing to the first. */
+export function layeredDbs(raw: RawDbs, layers: () => readonly WriteLayer[], writable = false): LayeredDbs {
+  const out = {} as LayeredDbs;
+  for (const key of Object.keys(STORE_DBS) as StoreDbName[]) out[key] = new LayeredDb(STORE_DBS[key], raw[key], layers, writable);
+  return out;
 }
 
 type Codec = { encode(v: unknown): Uint8Array; decode(b: Uint8Array): unknown };

@@ -12,7 +12,7 @@ import { LmdbOps, type StoreDbs } from './lmdb-ops.ts';
 import { CommitBatcher } from './commit-batcher.ts';
 import { applyWrites, WalCommitter } from './wal-committer.ts';
 import { readWal, WAL_FILES, WalLog } from './wal-log.ts';
-import { LayeredDb } from './layered-db.ts';
+import { layeredDbs } from './layered-db.ts';
 import { WriteLayer } from './write-layer.ts';
 import { lockWriter, type WriterLock } from './writer-lock.ts';
 import { entryEncoding, JobEncoding } from './record-codec.ts';
@@ -131,9 +131,7 @@ function readerMode(path: string, dbs: RawDbs): Mode {
     layer = next;
   };
   reload();
-  const readers = {} as StoreDbs;
-  for (const key of Object.keys(STORE_DBS) as StoreDbName[]) readers[key] = new LayeredDb(STORE_DBS[key], dbs[key], () => [layer]);
-  return { kind: 'reader', readers, reload };
+  return { kind: 'reader', readers: layeredDbs(dbs, () => [layer]), reload };
 }
 
 class LmdbStoreImpl extends LmdbOps implements LmdbStore {

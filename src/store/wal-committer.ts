@@ -9,7 +9,7 @@
 // log keeps growing meanwhile, and once it cannot grow either, commits fail as the disk being full.
 // Lazy changes: see turn-batches.ts.
 import { asBinary, type Database, type RootDatabase } from 'lmdb';
-import { LayeredDb } from './layered-db.ts';
+import { layeredDbs, type LayeredDbs } from './layered-db.ts';
 import { WalLog, type WalWrite } from './wal-log.ts';
 import { WriteLayer } from './write-layer.ts';
 import { STORE_DBS, type RawDbs, type StoreDbName } from './lmdb-keys.ts';
@@ -20,7 +20,6 @@ export const RETRY_MS = 1000;
 /** a segment holding this much starts a checkpoint at once */
 export const CHECKPOINT_BYTES = 1024 * 1024;
 
-export type LayeredDbs = { [K in StoreDbName]: LayeredDb };
 
 type Work = (dbs: LayeredDbs) => unknown;
 
@@ -59,8 +58,8 @@ export class WalCommitter {
     private readonly log: WalLog,
   ) {
     const layers = (): WriteLayer[] => (this.frozen ? [this.pending, this.frozen] : [this.pending]);
-    this.readers = views(raw, layers, false);
-    this.writers = views(raw, () => this.txStack, true);
+    this.readers = layeredDbs(raw, layers);
+    this.writers = layeredDbs(raw, () => this.txStack, true);
   }
 
   run<T>(work: (dbs: LayeredDbs) => T, lazy = false): Promise<T> {
@@ -153,10 +152,4 @@ export class WalCommitter {
     );
     return done;
   }
-}
-
-function views(raw: RawDbs, layers: () => readonly WriteLayer[], writable: boolean): LayeredDbs {
-  const out = {} as LayeredDbs;
-  for (const key of Object.keys(STORE_DBS) as StoreDbName[]) out[key] = new LayeredDb(STORE_DBS[key], raw[key], layers, writable);
-  return out;
 }
