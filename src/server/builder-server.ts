@@ -8,6 +8,7 @@ import { stateFileChange, type ImportReport } from './import-state.ts';
 import { Outbox } from './outbox.ts';
 import { openStorePersistence, type StorePersistence } from './store-persistence.ts';
 import { Supervisor } from './supervisor.ts';
+import { ProcessStats } from '../observability/process-stats.ts';
 import { listen, type Listener } from './tcp-listener.ts';
 
 export interface ServerOptions {
@@ -64,7 +65,9 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     bus.log('info', 'imported state file', { file: opts.importState, ...report });
   }
   const outbox = new Outbox(persistence, clock, bus);
+  const stats = new ProcessStats();
   const supervisor = new Supervisor({
+    stats,
     persistence,
     clock,
     bus,
@@ -94,6 +97,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   } catch (e) {
     await supervisor.stop();
     await persistence.close();
+    stats.stop();
     throw e;
   }
   const parts: { close(): Promise<void> }[] = [];
@@ -117,6 +121,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       outbox.stop();
       await supervisor.stop();
       await persistence.close();
+      stats.stop();
     },
   };
   if (opts.attach) {

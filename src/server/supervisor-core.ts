@@ -14,6 +14,7 @@ import { DueHeap } from './due-heap.ts';
 import type { JobQueue } from './job-queue.ts';
 import { OrbTemplates } from './orb-templates.ts';
 import { diskFullError } from './disk-full.ts';
+import type { ProcessStats } from '../observability/process-stats.ts';
 import type { Change, OutboxEntry, Persistence, ScheduleEntry, Trigger } from './persistence.ts';
 
 export const NO_PLATFORM = 'no-platform';
@@ -36,6 +37,8 @@ export interface SupervisorOptions {
   consoleMaxLines?: number;
   /** called once an upload outbox entry is durable */
   onOutbox?: (entry: OutboxEntry) => void;
+  /** the process's stalls (GC pauses, store flushes), shown in the extended info */
+  stats?: ProcessStats;
 }
 
 export interface WorkerHandle {

@@ -1,4 +1,5 @@
 // What `info` shows: the original's Info, and the extended view our own client shows.
+import type { ProcessStatsSnapshot } from '../observability/process-stats.ts';
 import type { CatchUp, Info, Job, Period } from '../protocol/types.ts';
 import type { HistoryEntry, Trigger } from './persistence.ts';
 import { jobPlatform, NEVER_DATE, type SupervisorCore } from './supervisor-core.ts';
@@ -31,6 +32,8 @@ export interface InfoExtended {
   }[];
   workers: { id: string; remote: string; state: string; platform: string | null; uuid: string | null; connectedAt: number }[];
   dropped: string[];
+  /** the server process: memory, GC pauses and store flushes (absent where the supervisor runs without them) */
+  server?: ProcessStatsSnapshot;
 }
 
 export function info(core: SupervisorCore): Info {
@@ -87,5 +90,6 @@ export function infoExtended(core: SupervisorCore): InfoExtended {
       return { id: s.context.id, remote: s.context.remote, state: String(s.value), platform: s.context.platform ?? null, uuid: s.context.uuid ?? null, connectedAt: s.context.connectedAt };
     }),
     dropped: [...core.dropped].sort(),
+    ...(core.opts.stats ? { server: core.opts.stats.snapshot() } : {}),
   };
 }

@@ -8,7 +8,10 @@
 // A checkpoint that fails (the disk is full) keeps its layer and is tried again every RETRY_MS; the
 // log keeps growing meanwhile, and once it cannot grow either, commits fail as the disk being full.
 // Lazy changes: see turn-batches.ts.
+import diagnostics from 'node:diagnostics_channel';
+import { performance } from 'node:perf_hooks';
 import { asBinary, type Database, type RootDatabase } from 'lmdb';
+import { STORE_CHECKPOINT_CHANNEL, type StoreStallMessage } from '../observability/process-stats.ts';
 import { layeredDbs, type LayeredDbs } from './layered-db.ts';
 import { WalLog, type WalWrite } from './wal-log.ts';
 import { WriteLayer } from './write-layer.ts';
@@ -22,6 +25,7 @@ export const CHECKPOINT_BYTES = 1024 * 1024;
 
 
 type Work = (dbs: LayeredDbs) => unknown;
+const checkpointChannel = diagnostics.channel(STORE_CHECKPOINT_CHANNEL);
 
 /** Writes a layer's (or the log's) changes into LMDB; call inside a write transaction. */
 export function applyWrites(dbs: RawDbs, writes: Iterable<WalWrite>): void {
@@ -132,7 +136,11 @@ export class WalCommitter {
     const frozen = this.frozen;
     const done = (async (): Promise<boolean> => {
       try {
-        await this.root.transaction(() => applyWrites(this.raw, layerWrites(frozen)));
+        await this.root.transaction(() => {
+          const start = checkpointChannel.hasSubscribers ? performance.now() : 0;
+          applyWrites(this.raw, layerWrites(frozen));
+          if (start > 0) checkpointChannel.publish({ start, ms: performance.now() - start } satisfies StoreStallMessage);
+        });
         await this.root.flushed;
         this.root.resetReadTxn();
         this.frozen = undefined;

@@ -13,8 +13,11 @@
 // fails its CRC or has another generation (the older tail of a reused file, or a torn write).
 // Replaying both segments, older generation first, over LMDB gives the state of the last record:
 // every change is a whole value or a deletion, so a change already in LMDB is written again unharmed.
+import diagnostics from 'node:diagnostics_channel';
 import { closeSync, constants, existsSync, fdatasyncSync, fsyncSync, openSync, readFileSync, unlinkSync, writeSync, fstatSync } from 'node:fs';
 import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { STORE_FLUSH_CHANNEL, type StoreStallMessage } from '../observability/process-stats.ts';
 import { crc32 } from 'node:zlib';
 import { decodeKey, type LayerWrite } from './write-layer.ts';
 
@@ -22,6 +25,7 @@ export const WAL_FILES = ['wal-0.log', 'wal-1.log'] as const;
 /** zeros written ahead of the records at a time */
 export const GROW_BYTES = 256 * 1024;
 const HEADER = 16;
+const flushChannel = diagnostics.channel(STORE_FLUSH_CHANNEL);
 const PUT = 1;
 const DELETE = 2;
 
@@ -143,6 +147,7 @@ export class WalLog {
     const i = this.gen % 2;
     const fd = this.segment();
     if (this.offset + rec.length + HEADER > this.sizes[i]!) this.grow(fd, i, this.offset + rec.length + HEADER);
+    const start = flushChannel.hasSubscribers ? performance.now() : 0;
     try {
       writeSync(fd, rec, 0, rec.length, this.offset);
       fdatasyncSync(fd);
@@ -151,6 +156,7 @@ export class WalLog {
       throw e;
     }
     this.offset += rec.length;
+    if (start > 0) flushChannel.publish({ start, ms: performance.now() - start, bytes: rec.length } satisfies StoreStallMessage);
   }
 
   /** Starts the next generation in the other segment (everything of the one before must be in LMDB). */
