@@ -39,8 +39,9 @@ export interface TailCause {
   /** per cause (in the order given), the longest stall of each slow sample put down to it */
   byCause: { what: string; ms: number[] }[];
   neither: number;
-  /** the server's GC pauses within the samples' span */
+  /** the server's and the client's GC pauses within the samples' span */
   serverGcInWindow: number[];
+  clientGcInWindow: number[];
 }
 
 const overlaps = (s: Sample, t: Stall): boolean => t.at < s.at + s.ms && t.at + t.ms > s.at;
@@ -55,7 +56,7 @@ export function serverCauses(stats: ProcessStatsSnapshot, client: Stall[]): Caus
 }
 
 /** The slowest 1% of `samples`, each put down to the first cause with a stall overlapping it, or to none. */
-export function tailCause(samples: Sample[], causes: Cause[], serverGc: Stall[]): TailCause {
+export function tailCause(samples: Sample[], causes: Cause[], serverGc: Stall[], clientGc: Stall[]): TailCause {
   const slow = [...samples].sort((a, b) => b.ms - a.ms).slice(0, Math.max(1, Math.round(samples.length / 100)));
   const from = Math.min(...samples.map((s) => s.at));
   const to = Math.max(...samples.map((s) => s.at + s.ms));
@@ -72,6 +73,7 @@ export function tailCause(samples: Sample[], causes: Cause[], serverGc: Stall[])
     byCause,
     neither,
     serverGcInWindow: serverGc.filter((g) => g.at >= from && g.at <= to).map((g) => g.ms),
+    clientGcInWindow: clientGc.filter((g) => g.at >= from && g.at <= to).map((g) => g.ms),
   };
 }
 
@@ -86,6 +88,6 @@ export function tailText(c: TailCause): string {
   const parts = c.byCause.filter((b) => b.ms.length > 0).map((b) => `${b.ms.length} in ${b.what}${range(b.ms)}`);
   return (
     `of the ${c.slowest} slowest (from ${c.fromMs.toFixed(2)} ms): ${[...parts, `${c.neither} in none of these`].join(', ')}; ` +
-    `the server paused for GC ${c.serverGcInWindow.length} times meanwhile${range(c.serverGcInWindow)}`
+    `meanwhile the server paused for GC ${c.serverGcInWindow.length} times${range(c.serverGcInWindow)}, the client ${c.clientGcInWindow.length} times${range(c.clientGcInWindow)}`
   );
 }

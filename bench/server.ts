@@ -171,7 +171,7 @@ async function latencies(n: number, floors: Floors): Promise<void> {
     await server.kill('SIGTERM');
     const mp = (xs: number[]) => `median ${fmt(percentile(xs, 50), 2)} ms, p99 ${fmt(percentile(xs, 99), 2)} ms`;
     const times = sched.map((s) => s.ms);
-    const tail = tailCause(sched, serverCauses(stats, clientGc.pauses), stats.gc.recent);
+    const tail = tailCause(sched, serverCauses(stats, clientGc.pauses), stats.gc.recent, clientGc.pauses);
     if (n === sizes[sizes.length - 1]) scheduleGoals(n, times, durable, commit, pages, tail);
     console.log(
       `${fmt(n, 0).padStart(7)} jobs: schedule ${mp(times)} (${samples}, after ${fmt(1 + COLD + WARM, 0)} since the start; server CPU ${fmt(warmCpu / samples, 2)} ms per schedule); ` +
