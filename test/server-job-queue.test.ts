@@ -69,3 +69,17 @@ test('100k queued jobs are taken from the front one by one, in order', () => {
   assert.equal(q.length, 0);
   assert.equal(q.take(() => true), undefined);
 });
+
+test('a queue made from a list keeps its order and membership; a name given twice is kept once, at its first place', () => {
+  const q = new JobQueue(['a', 'b', 'c'].map(job));
+  assert.deepEqual(q.names_(), ['a', 'b', 'c']);
+  assert.ok(q.has('b') && !q.has('d'));
+  assert.equal(q.pushBack(job('b')), false);
+  assert.equal(q.take(() => true)?.name, 'a');
+  const twice = new JobQueue(['x', 'y', 'x', 'z'].map(job));
+  assert.deepEqual(twice.names_(), ['x', 'y', 'z']);
+  assert.equal(twice.length, 3);
+  assert.equal(twice.remove('x'), true);
+  assert.equal(twice.has('x'), false);
+  assert.deepEqual(twice.names_(), ['y', 'z']);
+});

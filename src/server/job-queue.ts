@@ -10,8 +10,14 @@ export class JobQueue {
   private head = 0;
   private readonly names = new Set<string>();
 
+  /** Takes `jobs` over (the array becomes the queue's own); a name given twice is kept once, at its first place. */
   constructor(jobs: Job[] = []) {
-    for (const j of jobs) this.pushBack(j);
+    for (const j of jobs) this.names.add(j.name);
+    if (this.names.size === jobs.length) this.items = jobs;
+    else {
+      this.names.clear();
+      for (const j of jobs) this.pushBack(j);
+    }
   }
 
   get length(): number {
