@@ -5,7 +5,7 @@
 // changes into LMDB while the store is open, and a clean close leaves no log behind.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { open } from 'lmdb';
@@ -13,6 +13,7 @@ import { openLmdbStore, type LmdbStore } from '../src/store/lmdb-store.ts';
 import { STORE_DBS } from '../src/store/lmdb-keys.ts';
 import { CHECKPOINT_MS } from '../src/store/wal-committer.ts';
 import { WAL_FILES } from '../src/store/wal-log.ts';
+import { lockWriter, LOCK_FILE } from '../src/store/writer-lock.ts';
 import { child, withDir } from './helpers/store-process.ts';
 import { script } from './store-conformance-suite.ts';
 
@@ -141,6 +142,25 @@ describe('one writer per store', () => {
       } finally {
         await second.close();
       }
+    });
+  });
+
+  it('releasing the lock removes its own socket file and nothing in a directory opened since', async () => {
+    await withDir(async (dir) => {
+      const other = join(dir, 'other');
+      mkdirSync(other);
+      writeFileSync(join(other, LOCK_FILE), 'not the lock');
+      const lock = await lockWriter(dir);
+      assert.ok(existsSync(join(dir, LOCK_FILE)));
+      // the lowest free descriptor number: the one the lock's directory had, were it closed already
+      const fd = openSync(other, 'r');
+      try {
+        lock.release();
+      } finally {
+        closeSync(fd);
+      }
+      assert.equal(existsSync(join(dir, LOCK_FILE)), false);
+      assert.equal(readFileSync(join(other, LOCK_FILE), 'utf8'), 'not the lock');
     });
   });
 });

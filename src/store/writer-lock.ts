@@ -15,7 +15,10 @@ export interface WriterLock {
 }
 
 export async function lockWriter(dir: string): Promise<WriterLock> {
+  // open while the lock is held: the socket is bound through it, and libuv unlinks the bound name through it again
+  // when the socket closes (a descriptor number closed meanwhile may name another directory by then)
   const fd = openSync(dir, 'r');
+  let held = false;
   try {
     const path = `/proc/self/fd/${fd}/${LOCK_FILE}`;
     for (let attempt = 0; attempt < 2; attempt++) {
@@ -26,10 +29,12 @@ export async function lockWriter(dir: string): Promise<WriterLock> {
       });
       if (!bound) {
         server.unref();
+        held = true;
         return {
           release() {
             server.close();
             rmSync(join(dir, LOCK_FILE), { force: true });
+            closeSync(fd);
           },
         };
       }
@@ -39,7 +44,7 @@ export async function lockWriter(dir: string): Promise<WriterLock> {
     }
     throw storeErrors.locked(dir);
   } finally {
-    closeSync(fd);
+    if (!held) closeSync(fd);
   }
 }
 
