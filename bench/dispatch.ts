@@ -18,6 +18,7 @@ import { openStorePersistence } from '../src/server/store-persistence.ts';
 import { newScheduleEntry, type Change } from '../src/server/persistence.ts';
 import { builderBin, freePort, spawnServer } from '../test/helpers/server-process.ts';
 import { percentile } from './percentile.ts';
+import { cpuOf } from './proc-cpu.ts';
 
 const quick = process.env.BENCH_QUICK === '1';
 const IMAGE = process.env.BENCH_IMAGE ?? 'builder-busybox:latest';
@@ -79,17 +80,6 @@ interface Run {
   finished: Finished[];
   /** CPU time per job (ms) between the first job's end and the last one's, load-independent where wall time is not. */
   cpu?: { workers: number; jobs: number; server: number };
-}
-
-/** utime+stime of a process and of its reaped children (ms), from /proc (Linux; CLK_TCK 100). */
-function cpuOf(pid: number | undefined): { self: number; children: number } {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ').map(Number);
-    return { self: (f[11]! + f[12]!) * 10, children: (f[13]! + f[14]!) * 10 };
-  } catch {
-    return { self: NaN, children: NaN };
-  }
 }
 
 /** Live processes under `root` (the job launcher and whatever runs now), by walking /proc's parent links. */

@@ -30,6 +30,8 @@ export function watchOwnGc(): { pauses: Stall[]; stop(): void } {
 export interface Cause {
   what: string;
   stalls: Stall[];
+  /** counted over the samples' whole span too, under this name */
+  meanwhile?: string;
 }
 
 export interface TailCause {
@@ -39,24 +41,23 @@ export interface TailCause {
   /** per cause (in the order given), the longest stall of each slow sample put down to it */
   byCause: { what: string; ms: number[] }[];
   neither: number;
-  /** the server's and the client's GC pauses within the samples' span */
-  serverGcInWindow: number[];
-  clientGcInWindow: number[];
+  /** per cause with a `meanwhile` name, its stalls within the samples' span */
+  meanwhile: { who: string; ms: number[] }[];
 }
 
 const overlaps = (s: Sample, t: Stall): boolean => t.at < s.at + s.ms && t.at + t.ms > s.at;
 
 export function serverCauses(stats: ProcessStatsSnapshot, client: Stall[]): Cause[] {
   return [
-    { what: 'a garbage-collection pause of the server', stalls: stats.gc.recent },
-    { what: 'a garbage-collection pause of the client', stalls: client },
+    { what: 'a garbage-collection pause of the server', stalls: stats.gc.recent, meanwhile: 'the server' },
+    { what: 'a garbage-collection pause of the client', stalls: client, meanwhile: 'the client' },
     { what: "a checkpoint's turn on the server's thread", stalls: stats.storeCheckpoint.recent },
     { what: 'a store flush of 1 ms or more', stalls: stats.storeFlush.recentSlow },
   ];
 }
 
 /** The slowest 1% of `samples`, each put down to the first cause with a stall overlapping it, or to none. */
-export function tailCause(samples: Sample[], causes: Cause[], serverGc: Stall[], clientGc: Stall[]): TailCause {
+export function tailCause(samples: Sample[], causes: Cause[]): TailCause {
   const slow = [...samples].sort((a, b) => b.ms - a.ms).slice(0, Math.max(1, Math.round(samples.length / 100)));
   const from = Math.min(...samples.map((s) => s.at));
   const to = Math.max(...samples.map((s) => s.at + s.ms));
@@ -72,8 +73,7 @@ export function tailCause(samples: Sample[], causes: Cause[], serverGc: Stall[],
     fromMs: slow[slow.length - 1]!.ms,
     byCause,
     neither,
-    serverGcInWindow: serverGc.filter((g) => g.at >= from && g.at <= to).map((g) => g.ms),
-    clientGcInWindow: clientGc.filter((g) => g.at >= from && g.at <= to).map((g) => g.ms),
+    meanwhile: causes.flatMap((c) => (c.meanwhile === undefined ? [] : [{ who: c.meanwhile, ms: c.stalls.filter((t) => t.at >= from && t.at <= to).map((t) => t.ms) }])),
   };
 }
 
@@ -88,6 +88,6 @@ export function tailText(c: TailCause): string {
   const parts = c.byCause.filter((b) => b.ms.length > 0).map((b) => `${b.ms.length} in ${b.what}${range(b.ms)}`);
   return (
     `of the ${c.slowest} slowest (from ${c.fromMs.toFixed(2)} ms): ${[...parts, `${c.neither} in none of these`].join(', ')}; ` +
-    `meanwhile the server paused for GC ${c.serverGcInWindow.length} times${range(c.serverGcInWindow)}, the client ${c.clientGcInWindow.length} times${range(c.clientGcInWindow)}`
+    `meanwhile, pauses for GC: ${c.meanwhile.map((m) => `${m.who} ${m.ms.length}${range(m.ms)}`).join(', ')}`
   );
 }

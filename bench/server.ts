@@ -13,6 +13,7 @@ import { performance } from 'node:perf_hooks';
 import { percentile } from './percentile.ts';
 import { serverCauses, tailCause, tailText, timedAt, watchOwnGc, type Sample, type TailCause } from './schedule-tail.ts';
 import { seedStore } from './seed-store.ts';
+import { cpuOf } from './proc-cpu.ts';
 import type { ProcessStatsSnapshot } from '../src/observability/process-stats.ts';
 import { execFileSync, fork } from 'node:child_process';
 import net from 'node:net';
@@ -100,12 +101,6 @@ function pagesPerSchedule(before: Map<string, { entries: number; depth: number }
   return { pages, dbs };
 }
 
-/** CPU time (user + system, ms) the process has used so far, all its threads. */
-function cpuMs(pid: number): number {
-  const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return ((Number(f[11]) + Number(f[12])) * 1000) / 100;
-}
-
 /** The server's own account of its stalls (GC pauses, store flushes), from `info-extended`. */
 async function serverStats(port: number): Promise<ProcessStatsSnapshot> {
   const r = await clientCall({ host: '127.0.0.1', port }, { type: 'info-extended' }, 'info-extended-reply');
@@ -131,10 +126,10 @@ async function latencies(n: number, floors: Floors): Promise<void> {
     const pid = server.child.pid!;
     // the first command after a start pays for compiling the command path: reported on its own
     const first = await timed(() => schedule(server.port, 'first'));
-    let cpuAt = cpuMs(pid);
+    let cpuAt = cpuOf(pid).self;
     const cold: number[] = [];
     for (let i = 0; i < COLD; i++) cold.push(await timed(() => schedule(server.port, `cold-${i}`)));
-    const coldCpu = (cpuMs(pid) - cpuAt) / COLD;
+    const coldCpu = (cpuOf(pid).self - cpuAt) / COLD;
     for (let i = 0; i < WARM; i++) await schedule(server.port, `warm-${i}`);
     // the warm-up's changes reach LMDB at the next checkpoint of the write-ahead log
     await sleep(3 * CHECKPOINT_MS);
@@ -153,9 +148,9 @@ async function latencies(n: number, floors: Floors): Promise<void> {
     const clientGc = watchOwnGc();
     for (let i = 0; i < samples; i += BLOCK) {
       const block = Math.min(BLOCK, samples - i);
-      cpuAt = cpuMs(pid);
+      cpuAt = cpuOf(pid).self;
       for (let k = 0; k < block; k++) sched.push(await timedAt(() => schedule(server.port, `new-${i + k}`)));
-      warmCpu += cpuMs(pid) - cpuAt;
+      warmCpu += cpuOf(pid).self - cpuAt;
       for (let k = 0; k < block; k++) bare.push(await timed(() => echoExchange(floors.bare)));
       for (let k = 0; k < block; k++) durable.push(await timed(() => echoExchange(floors.durable)));
       for (let k = 0; k < block; k++) commit.push(await timed(() => echoExchange(floors.commit, pages)));
@@ -171,7 +166,7 @@ async function latencies(n: number, floors: Floors): Promise<void> {
     await server.kill('SIGTERM');
     const mp = (xs: number[]) => `median ${fmt(percentile(xs, 50), 2)} ms, p99 ${fmt(percentile(xs, 99), 2)} ms`;
     const times = sched.map((s) => s.ms);
-    const tail = tailCause(sched, serverCauses(stats, clientGc.pauses), stats.gc.recent, clientGc.pauses);
+    const tail = tailCause(sched, serverCauses(stats, clientGc.pauses));
     if (n === sizes[sizes.length - 1]) scheduleGoals(n, times, durable, commit, pages, tail);
     console.log(
       `${fmt(n, 0).padStart(7)} jobs: schedule ${mp(times)} (${samples}, after ${fmt(1 + COLD + WARM, 0)} since the start; server CPU ${fmt(warmCpu / samples, 2)} ms per schedule); ` +
@@ -202,6 +197,12 @@ function scheduleGoals(n: number, sched: number[], durable: number[], commit: nu
 }
 const summary: string[] = [];
 
+/**
+ * What this machine adds by itself: the same exchange as the client's (connect, one write, the
+ * answer, close) with a Node process that does no work (bare), or only one durable 4 KiB write to
+ * the disk the server's store is on. A server that syncs each change before Success cannot go
+ * below the second.
+ */
 async function startFloors(): Promise<{ floors: Floors; stop(): Promise<void> }> {
   const dir = await mkdtemp(path.join(dataRoot, 'builder-bench-floor-'));
   const child = fork(fileURLToPath(new URL('./tcp-echo-process.ts', import.meta.url)), [dir], { execArgv: ['--import', 'tsx'] });
