@@ -23,7 +23,6 @@ export const RETRY_MS = 1000;
 /** a segment holding this much starts a checkpoint at once */
 export const CHECKPOINT_BYTES = 1024 * 1024;
 
-
 type Work = (dbs: LayeredDbs) => unknown;
 const checkpointChannel = diagnostics.channel(STORE_CHECKPOINT_CHANNEL);
 

@@ -17,17 +17,17 @@ import diagnostics from 'node:diagnostics_channel';
 import { closeSync, constants, existsSync, fdatasyncSync, fsyncSync, openSync, readFileSync, unlinkSync, writeSync, fstatSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { STORE_FLUSH_CHANNEL, type StoreStallMessage } from '../observability/process-stats.ts';
 import { crc32 } from 'node:zlib';
+import { STORE_FLUSH_CHANNEL, type StoreStallMessage } from '../observability/process-stats.ts';
 import { decodeKey, type LayerWrite } from './write-layer.ts';
 
 export const WAL_FILES = ['wal-0.log', 'wal-1.log'] as const;
 /** zeros written ahead of the records at a time */
 export const GROW_BYTES = 256 * 1024;
 const HEADER = 16;
-const flushChannel = diagnostics.channel(STORE_FLUSH_CHANNEL);
 const PUT = 1;
 const DELETE = 2;
+const flushChannel = diagnostics.channel(STORE_FLUSH_CHANNEL);
 
 export interface WalWrite {
   db: string;
