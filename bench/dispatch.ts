@@ -4,7 +4,8 @@
 // Prints jobs/s and the per-job cycle broken into its parts (from the workers' --timings lines), each beside its goal,
 // the CPU time per job of the workers, the job processes and the server, and the machine's floors measured in the
 // same run (a spawn of /bin/true from Node, a TCP round trip, one fdatasync), since the host's load moves them all.
-// BENCH_QUICK=1: fewer jobs. BENCH_DISPATCH=process: only the two-worker run; BENCH_DISPATCH_JOBS=N: its size.
+// BENCH_QUICK=1: fewer jobs. BENCH_DISPATCH=process: only the two-worker run; BENCH_DISPATCH_JOBS=N: its size;
+// BENCH_DISPATCH_WARM=N: the jobs run before it to warm the workers up (default 2,000).
 import { fork, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import net from 'node:net';
 import { fileURLToPath } from 'node:url';
@@ -75,12 +76,20 @@ async function stop(child: ChildProcess): Promise<void> {
   await exited;
 }
 
+type Cpu = { workers: number; jobs: number; server: number };
+
 interface Run {
   jobsPerSecond: number;
+  /** the measured jobs (after the warm-up) */
   finished: Finished[];
-  /** CPU time per job (ms) between the first job's end and the last one's, load-independent where wall time is not. */
-  cpu?: { workers: number; jobs: number; server: number };
+  /** CPU time per job (ms) between the first measured job's end and the last one's, load-independent where wall time is not. */
+  cpu?: Cpu;
+  /** the first COLD jobs after the workers' start, when a warm-up ran before the measured ones */
+  cold?: { jobs: number; jobsPerSecond: number; cpu: Cpu };
 }
+
+/** Jobs reported apart as "right after the workers' start" when the measured ones follow a warm-up. */
+const COLD = 1000;
 
 /** Live processes under `root` (the job launcher and whatever runs now), by walking /proc's parent links. */
 function descendants(root: number | undefined): number[] {
@@ -120,30 +129,47 @@ function cpuTotals(workers: ChildProcess[], server: ChildProcess): { workers: nu
   return { workers: w.reduce((a, c) => a + c.self, 0), jobs: w.reduce((a, c) => a + c.children, 0) + belowCpu, server: cpuOf(server.pid).self };
 }
 
-/** n queued jobs, `workers` looping workers; jobs/s from the first job's end to the last one's (worker start-up excluded). */
-async function ours(n: number, workers: number, args: string[]): Promise<Run> {
+/** The CPU per job (ms) between two readings of cpuTotals, `jobs` jobs apart. */
+function cpuPer(from: Cpu, to: Cpu, jobs: number): Cpu {
+  const per = (k: keyof Cpu) => (to[k] - from[k]) / jobs;
+  return { workers: per('workers'), jobs: per('jobs'), server: per('server') };
+}
+
+/**
+ * n measured jobs, `workers` looping workers; jobs/s from the first measured job's end to the last one's (worker
+ * start-up excluded). `warm` jobs run before the measured ones: a looping worker is a daemon, and V8 optimises its
+ * per-job code (and the server's) over the first thousand jobs or so; the first COLD of them are reported apart.
+ */
+async function ours(n: number, workers: number, args: string[], warm = 0): Promise<Run> {
   const dir = await mkdtemp(path.join(tmpdir(), 'bench-dispatch-'));
-  await seed(dir, n);
+  const total = warm + n;
+  await seed(dir, total);
   const port = await freePort();
   const server = await spawnServer(dir, port);
   const finished: Finished[] = [];
   let resolveAll!: () => void;
   const all = new Promise<void>((r) => (resolveAll = r));
   const children: ChildProcess[] = [];
+  const cold = warm >= COLD ? COLD : 0;
   try {
-    let first: ReturnType<typeof cpuTotals> | undefined;
+    const readings = new Map<number, Cpu>();
     for (let i = 0; i < workers; i++)
       children.push(
         startWorker(port, args, finished, () => {
-          if (finished.length === 1) first = cpuTotals(children, server.child);
-          if (finished.length >= n) resolveAll();
+          if (finished.length === 1 || finished.length === cold || finished.length === warm + 1) readings.set(finished.length, cpuTotals(children, server.child));
+          if (finished.length >= total) resolveAll();
         }),
       );
     await all;
     const last = cpuTotals(children, server.child);
-    const span = (finished[n - 1]!.at - finished[0]!.at) / 1000;
-    const per = (k: 'workers' | 'jobs' | 'server') => (last[k] - first![k]) / (n - 1);
-    return { jobsPerSecond: (n - 1) / span, finished, cpu: { workers: per('workers'), jobs: per('jobs'), server: per('server') } };
+    const measured = finished.slice(warm, total);
+    const rate = (jobs: Finished[]) => (jobs.length - 1) / ((jobs.at(-1)!.at - jobs[0]!.at) / 1000);
+    return {
+      jobsPerSecond: rate(measured),
+      finished: measured,
+      cpu: cpuPer(readings.get(warm + 1)!, last, n - 1),
+      ...(cold ? { cold: { jobs: cold, jobsPerSecond: rate(finished.slice(0, cold)), cpu: cpuPer(readings.get(1)!, readings.get(cold)!, cold - 1) } } : {}),
+    };
   } finally {
     await Promise.all(children.map(stop));
     await server.kill('SIGTERM');
@@ -265,24 +291,29 @@ function printFloors(f: Floors): void {
   );
 }
 
-function printCpu(run: Run): void {
-  const c = run.cpu;
+function printCpu(c: Cpu | undefined, indent = '  '): void {
   if (!c) return;
   const total = c.workers + c.jobs + c.server;
   console.log(
-    `  CPU per job (ms, user+sys): workers ${fmt(c.workers, 2)}, job processes ${fmt(c.jobs, 2)}, server ${fmt(c.server, 2)}; ` +
+    `${indent}CPU per job (ms, user+sys): workers ${fmt(c.workers, 2)}, job processes ${fmt(c.jobs, 2)}, server ${fmt(c.server, 2)}; ` +
       `total ${fmt(total, 2)} → at most ${fmt((2 * 1000) / total)} jobs/s on 2 idle CPUs (kernel threads not counted)`,
   );
 }
 
-const n = Number(process.env.BENCH_DISPATCH_JOBS ?? (quick ? 200 : 1000));
+const n = Number(process.env.BENCH_DISPATCH_JOBS ?? (quick ? 200 : 1500));
+const warm = Number(process.env.BENCH_DISPATCH_WARM ?? (quick ? 0 : 2000));
 console.log(`load average ${readFileSync('/proc/loadavg', 'latin1').split(' ').slice(0, 3).join(' ')}`);
 const floorsBefore = await floors();
-const proc = await ours(n, 2, ['--sandbox', 'process']);
-console.log(`process sandbox, 2 looping workers, ${n} jobs running true: ${fmt(proc.jobsPerSecond)} jobs/s (goal ≥ 150)`);
+const proc = await ours(n, 2, ['--sandbox', 'process'], warm);
+const after = warm > 0 ? `, after ${fmt(warm, 0)} to warm the workers up` : '';
+console.log(`process sandbox, 2 looping workers, ${fmt(n, 0)} jobs running true${after}: ${fmt(proc.jobsPerSecond)} jobs/s (goal ≥ 150)`);
 console.log('  per-job cycle in each worker (ms):');
 breakdown(proc.finished, { cycle: 'goal ≤ 13 ms per worker (2 workers ≥ 150 jobs/s)' });
-printCpu(proc);
+printCpu(proc.cpu);
+if (proc.cold) {
+  console.log(`  the first ${fmt(proc.cold.jobs, 0)} jobs after the workers' start (V8 still optimising the per-job code): ${fmt(proc.cold.jobsPerSecond)} jobs/s`);
+  printCpu(proc.cold.cpu, '    ');
+}
 printFloors(floorsBefore);
 console.log(`load average ${readFileSync('/proc/loadavg', 'latin1').split(' ').slice(0, 3).join(' ')}`);
 if (only === 'process') process.exit(0);
