@@ -122,7 +122,7 @@ function descendants(root: number | undefined): number[] {
  * The job processes' CPU: the workers' reaped children, plus the job launcher (job-launcher.ts) and the children it
  * reaped, which the worker's own counters do not see while the launcher lives.
  */
-function cpuTotals(workers: ChildProcess[], server: ChildProcess): { workers: number; jobs: number; server: number } {
+function cpuTotals(workers: ChildProcess[], server: ChildProcess): Cpu {
   const w = workers.map((c) => cpuOf(c.pid));
   const below = workers.flatMap((c) => descendants(c.pid)).map((pid) => cpuOf(pid));
   const belowCpu = below.reduce((a, c) => a + (Number.isNaN(c.self) ? 0 : c.self + c.children), 0);
@@ -305,8 +305,8 @@ const warm = Number(process.env.BENCH_DISPATCH_WARM ?? (quick ? 0 : 2000));
 console.log(`load average ${readFileSync('/proc/loadavg', 'latin1').split(' ').slice(0, 3).join(' ')}`);
 const floorsBefore = await floors();
 const proc = await ours(n, 2, ['--sandbox', 'process'], warm);
-const after = warm > 0 ? `, after ${fmt(warm, 0)} to warm the workers up` : ", the workers just started";
-const goal = warm > 0 ? 'goal ≥ 150' : 'the goal of ≥ 150 is for warm workers: BENCH_DISPATCH_WARM';
+const after = warm > 0 ? `, after ${fmt(warm, 0)} to warm the workers up` : ', the workers just started';
+const goal = warm > 0 ? 'goal ≥ 150' : 'the goal, ≥ 150, is for warm workers: set BENCH_DISPATCH_WARM';
 console.log(`process sandbox, 2 looping workers, ${fmt(n, 0)} jobs running true${after}: ${fmt(proc.jobsPerSecond)} jobs/s (${goal})`);
 console.log('  per-job cycle in each worker (ms):');
 breakdown(proc.finished, { cycle: 'goal ≤ 13 ms per worker (2 workers ≥ 150 jobs/s)' });
