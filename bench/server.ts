@@ -18,6 +18,7 @@ import type { ProcessStatsSnapshot } from '../src/observability/process-stats.ts
 import { execFileSync, fork } from 'node:child_process';
 import net from 'node:net';
 import { fileURLToPath } from 'node:url';
+import { fetchInfo } from '../src/cli/client/info-data.ts';
 import { call as clientCall } from '../src/cli/client/session.ts';
 import { connect } from '../src/protocol/connect.ts';
 import type { CmdSocket } from '../src/protocol/cmd-socket.ts';
@@ -32,11 +33,7 @@ const sizes = process.env.BENCH_SIZES ? process.env.BENCH_SIZES.split(',').map(N
 const scheduleOnly = process.env.BENCH_ONLY === 'schedule';
 const fmt = (n: number, d = 1) => n.toLocaleString('en-US', { maximumFractionDigits: d });
 
-async function timed(f: () => Promise<unknown>): Promise<number> {
-  const t0 = performance.now();
-  await f();
-  return performance.now() - t0;
-}
+const timed = async (f: () => Promise<unknown>): Promise<number> => (await timedAt(f)).ms;
 
 /** CPU time counters of the whole machine (Linux /proc/stat), to tell how much the hypervisor took. */
 function cpuTimes(): { total: number; steal: number } {
@@ -103,8 +100,7 @@ function pagesPerSchedule(before: Map<string, { entries: number; depth: number }
 
 /** The server's own account of its stalls (GC pauses, store flushes), from `info-extended`. */
 async function serverStats(port: number): Promise<ProcessStatsSnapshot> {
-  const r = await clientCall({ host: '127.0.0.1', port }, { type: 'info-extended' }, 'info-extended-reply');
-  const stats = (JSON.parse(r!.json) as { server?: ProcessStatsSnapshot }).server;
+  const stats = (await fetchInfo({ host: '127.0.0.1', port })).server;
   if (!stats) throw new Error('the server sent no process stats in its extended info');
   return stats;
 }
